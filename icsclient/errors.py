@@ -1,0 +1,78 @@
+"""The one error hierarchy of ``icsclient``.
+
+Three branches let a caller tell apart *what we were asked to build is wrong*
+(:class:`BuildError`), *what we received is wrong* (:class:`ReceivedError`) and
+*cryptography or trust failed* (:class:`CryptoError`).  Every error names the place
+at fault: a segment, element and component, a byte offset, a header or a check.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from .edifact.envelope import Finding
+
+
+class IcsError(Exception):
+    """Base class of every error raised by ``icsclient``."""
+
+
+class BuildError(IcsError, ValueError):
+    """The caller's input cannot be turned into what the CCF accepts (we refuse to build it)."""
+
+
+class ReceivedError(IcsError):
+    """What arrived from the peer or the wire is malformed."""
+
+
+class EdifactSyntaxError(ReceivedError):
+    """EDIFACT text that cannot be tokenized.
+
+    ``offset`` is the byte offset into the input (counting from its first byte, BOM
+    included) and ``segment_number`` the 1-based number of the segment being read.
+    """
+
+    def __init__(self, message: str, *, offset: int, segment_number: int) -> None:
+        super().__init__(f"{message} (byte offset {offset}, segment {segment_number})")
+        self.reason = message
+        self.offset = offset
+        self.segment_number = segment_number
+
+
+class EnvelopeError(ReceivedError):
+    """The interchange envelope breaks ISO 9735 rules; ``issues`` holds every finding."""
+
+    def __init__(self, issues: Sequence[Finding]) -> None:
+        self.issues: tuple[Finding, ...] = tuple(issues)
+        lines = "; ".join(str(i) for i in self.issues[:5])
+        more = f" (and {len(self.issues) - 5} more)" if len(self.issues) > 5 else ""
+        super().__init__(f"{len(self.issues)} envelope finding(s): {lines}{more}")
+
+
+class CryptoError(IcsError):
+    """Base class for S/MIME failures: decryption, signature or trust."""
+
+
+class DecryptionError(CryptoError):
+    """The e-mail could not be decrypted (deliberately generic: no padding oracle)."""
+
+
+class SignatureError(CryptoError):
+    """The signature is missing, malformed or does not verify; the message says which check."""
+
+
+class TrustError(CryptoError):
+    """The signer is not trusted: untrusted, expired, not yet valid, not pinned or not the gateway."""
+
+
+class MailError(ReceivedError):
+    """The e-mail is not in the form the CCF uses (attachments, body text, subject, headers)."""
+
+
+class StoreError(IcsError):
+    """The ledger could not complete an operation."""
+
+
