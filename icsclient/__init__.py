@@ -1,6 +1,6 @@
 """icsclient: lodge UN/EDIFACT interchanges with the Australian ICS through the CCF."""
 
-from .edifact import Segment, iter_segments
+from .edifact import Finding, Interchange, Message, Segment, iter_segments, parse_interchange
 from .errors import (
     BuildError,
     CryptoError,
@@ -14,6 +14,7 @@ from .errors import (
     StoreError,
     TrustError,
 )
+from .ics import attachment_filename, build_interchange, email_subject, parse_subject
 
 __version__ = "0.1.0"
 
@@ -23,6 +24,9 @@ __all__ = [
     "DecryptionError",
     "EdifactSyntaxError",
     "EnvelopeError",
+    "Finding",
+    "Interchange",
+    "Message",
     "IcsError",
     "MailError",
     "ReceivedError",
@@ -30,5 +34,10 @@ __all__ = [
     "SignatureError",
     "StoreError",
     "TrustError",
+    "attachment_filename",
+    "build_interchange",
+    "email_subject",
     "iter_segments",
+    "parse_interchange",
+    "parse_subject",
 ]

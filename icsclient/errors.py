@@ -8,7 +8,7 @@ at fault: a segment, element and component, a byte offset, a header or a check.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -65,7 +65,7 @@ class SignatureError(CryptoError):
 
 
 class TrustError(CryptoError):
-    """The signer is not trusted: untrusted, expired, not yet valid, not pinned or not the gateway."""
+    """The signer is not trusted: untrusted, expired, not yet valid, not pinned, not the gateway."""
 
 
 class MailError(ReceivedError):
@@ -74,5 +74,3 @@ class MailError(ReceivedError):
 
 class StoreError(IcsError):
     """The ledger could not complete an operation."""
-
-

@@ -15,9 +15,7 @@ def _escape_table(chars: ServiceChars) -> dict[int, str]:
     table = _ESCAPE_TABLES.get(chars)
     if table is None:
         rel = chars.release
-        table = {
-            ord(c): rel + c for c in (chars.component, chars.element, chars.terminator, rel)
-        }
+        table = {ord(c): rel + c for c in (chars.component, chars.element, chars.terminator, rel)}
         _ESCAPE_TABLES[chars] = table
     return table
 

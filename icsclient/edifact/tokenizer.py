@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import IO, Union
+from typing import IO, TypeAlias
 
 from ..errors import BuildError, EdifactSyntaxError
 from .segment import DEFAULT_CHARS, Element, Segment, ServiceChars
 
-Source = Union[bytes, bytearray, memoryview, str, IO[bytes]]
+Source: TypeAlias = "bytes | bytearray | memoryview | str | IO[bytes]"
 
 CHUNK_SIZE = 1 << 20
 _BOM = "\xef\xbb\xbf"  # a UTF-8 BOM as decoded by Latin-1
@@ -59,6 +59,10 @@ class SegmentReader(Iterator[Segment]):
         self.skipped_prefix = 0
         self.segment_number = 0
         self.offset = 0
+        #: set by the envelope checker: segments whose raw text matches are added to
+        #: ``flagged`` (by segment number) for a detailed repertoire check
+        self.invalid_chars: re.Pattern[str] | None = None
+        self.flagged: set[int] = set()
         self._gen = self._run()
 
     def __next__(self) -> Segment:
@@ -88,7 +92,9 @@ class SegmentReader(Iterator[Segment]):
         try:
             chars = ServiceChars(*una[3:9])
         except BuildError as exc:
-            raise self._error(f"invalid UNA service string advice {una!r}: {exc}", offset, 0)
+            raise self._error(
+                f"invalid UNA service string advice {una!r}: {exc}", offset, 0
+            ) from None
         self.service_chars = chars
         self.una = una
         return rest[9:], offset + 9
@@ -131,12 +137,13 @@ class SegmentReader(Iterator[Segment]):
                     text = stripped
                 if not text:
                     raise self._error("empty segment", seg_offset, number)
+                inv = self.invalid_chars
+                if inv is not None and inv.search(text):
+                    self.flagged.add(number)
                 if rel is None or rel not in text:
                     parts = text.split(es)
                     tag = parts[0]
-                    elements: tuple[Element, ...] = tuple(
-                        [tuple(p.split(cs)) for p in parts[1:]]
-                    )
+                    elements: tuple[Element, ...] = tuple([tuple(p.split(cs)) for p in parts[1:]])
                 else:
                     tag, elements = self._split_escaped(
                         text, es, cs, rel, escaped, allowed_escapes, seg_offset, number
@@ -151,9 +158,7 @@ class SegmentReader(Iterator[Segment]):
                             )
                         valid_tags.add(tag)
                     else:
-                        raise self._error(
-                            f"invalid segment tag {tag[:20]!r}", seg_offset, number
-                        )
+                        raise self._error(f"invalid segment tag {tag[:20]!r}", seg_offset, number)
                 self.segment_number = number
                 self.offset = base
                 yield Segment._make(tag, elements)
@@ -193,9 +198,7 @@ class SegmentReader(Iterator[Segment]):
         elements: list[Element] = []
         for part in parts[1:]:
             comps = _merge_escaped(part.split(cs), cs, rel) if rel in part else part.split(cs)
-            elements.append(
-                tuple([escaped.sub(r"\1", c) if rel in c else c for c in comps])
-            )
+            elements.append(tuple([escaped.sub(r"\1", c) if rel in c else c for c in comps]))
         return tag, tuple(elements)
 
 
