@@ -9,6 +9,7 @@ drive a client's pre-flight validation and a gateway's CONTRL.
 from __future__ import annotations
 
 import gc
+import re
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 
@@ -164,6 +165,17 @@ class Interchange:
         return "".join(parts).encode("latin-1")
 
 
+def _flagging(
+    segments: Iterator[Segment], bad: re.Pattern[str], flagged: set[int], number: int
+) -> Iterator[Segment]:
+    """Pass segments through, noting the numbers of those with invalid characters."""
+    for seg in segments:
+        number += 1
+        if any(bad.search(c) for e in seg.elements for c in e):
+            flagged.add(number)
+        yield seg
+
+
 def _parse_datetime(date: str, time: str) -> datetime | None:
     if len(date) not in (6, 8) or len(time) != 4 or not (date + time).isdigit():
         return None
@@ -279,7 +291,8 @@ def parse_interchange(data: Source, strict: bool = True) -> Interchange:
     gc_was_enabled = gc.isenabled()
     gc.disable()  # the bulk build creates many small tuples; pausing the GC halves the time
     try:
-        interchange = _build(iter_segments(data))
+        reader = iter_segments(data)
+        interchange = _build(reader, reader)
     finally:
         if gc_was_enabled:
             gc.enable()
@@ -288,13 +301,35 @@ def parse_interchange(data: Source, strict: bool = True) -> Interchange:
     return interchange
 
 
-def _build(reader: Iterator[Segment]) -> Interchange:
+def interchange_from_segments(
+    segments: Iterable[Segment],
+    *,
+    service_chars: ServiceChars = DEFAULT_CHARS,
+    una: bool = True,
+    strict: bool = True,
+) -> Interchange:
+    """Build and check an :class:`Interchange` from segments (UNB … UNZ, no UNA).
+
+    The same checks as :func:`parse_interchange` apply; ``service_chars`` and ``una``
+    say how the interchange is written back by :meth:`Interchange.to_bytes`.
+    """
+    interchange = _build(iter(segments), None, service_chars, una)
+    if strict and interchange.issues:
+        raise EnvelopeError(interchange.issues)
+    return interchange
+
+
+def _build(
+    segments: Iterator[Segment],
+    reader: SegmentReader | None,
+    chars: ServiceChars = DEFAULT_CHARS,
+    una: bool = True,
+) -> Interchange:
     check = _Checker()
-    segments = iter(reader)
     first = next(segments, None)
-    # the service characters are known once the first segment has been read
-    chars: ServiceChars = getattr(reader, "service_chars", DEFAULT_CHARS)
-    una = getattr(reader, "una", None) is not None
+    if reader is not None:
+        # the service characters are known once the first segment has been read
+        chars, una = reader.service_chars, reader.una is not None
     if first is None or first.tag != "UNB":
         if first is None:
             check.add(13, "UNB", None, "the interchange is empty: no UNB")
@@ -316,10 +351,14 @@ def _build(reader: Iterator[Segment]) -> Interchange:
         )
     )
     char_syntax = syntax if syntax in SUPPORTED_SYNTAXES else "UNOC"
-    flagged: set[int] = getattr(reader, "flagged", set())
-    if isinstance(reader, SegmentReader):
+    if reader is not None:
         # from here on the tokenizer flags segments holding characters outside the repertoire
         reader.invalid_chars = invalid_char_pattern(char_syntax)
+        flagged = reader.flagged
+    else:
+        bad = invalid_char_pattern(char_syntax)
+        flagged = set()
+        rest = _flagging(iter(rest), bad, flagged, number)
     if first is not None and first.tag == "UNB":
         _check_chars(check, unb, 1, char_syntax, None, None)
 
