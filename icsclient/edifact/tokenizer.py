@@ -145,6 +145,12 @@ class SegmentReader(Iterator[Segment]):
                     tag = parts[0]
                     elements: tuple[Element, ...] = tuple([tuple(p.split(cs)) for p in parts[1:]])
                 else:
+                    if text.startswith("UNA"):
+                        raise self._error(
+                            "UNA service string advice is only allowed at the start",
+                            seg_offset,
+                            number,
+                        )
                     tag, elements = self._split_escaped(
                         text, es, cs, rel, escaped, allowed_escapes, seg_offset, number
                     )

@@ -1,0 +1,160 @@
+"""The streaming tokenizer and the serializer."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from icsclient import EdifactSyntaxError, IcsError, Segment, iter_segments
+from icsclient.edifact import ServiceChars, serialize
+from icsclient.errors import BuildError
+
+# graphic Latin-1: what UNOC can carry, every service character included
+latin1 = st.characters(codec="latin-1", exclude_categories=("Cc",), include_characters=":+.?' ")
+components = st.text(latin1, max_size=12)
+elements = st.lists(components, min_size=1, max_size=4).map(tuple)
+tags = st.from_regex(r"[A-Z][A-Z0-9]{2}", fullmatch=True).filter(lambda t: t != "UNA")
+segments = st.builds(lambda tag, els: Segment(tag, *els), tags, st.lists(elements, max_size=6))
+
+
+def test_segment_construction_and_accessors() -> None:
+    seg = Segment("BGM", ("933", "", "", "AIRCR"), ("S1", "1"), "9")
+    assert seg.tag == "BGM"
+    assert seg.elements == (("933", "", "", "AIRCR"), ("S1", "1"), ("9",))
+    assert seg.get(0, 3) == "AIRCR"
+    assert seg.get(2) == "9"
+    assert seg.get(7, default="x") == "x"
+    assert seg[1] == ("S1", "1")
+    assert len(seg) == 3
+    assert str(seg) == "BGM+933:::AIRCR+S1:1+9'"
+    assert repr(seg) == "Segment('BGM', ('933', '', '', 'AIRCR'), ('S1', '1'), '9')"
+    assert seg == Segment("BGM", ["933", "", "", "AIRCR"], ("S1", "1"), ("9",))
+    assert hash(seg) == hash(Segment("BGM", ("933", "", "", "AIRCR"), ("S1", "1"), "9"))
+    with pytest.raises(AttributeError):
+        seg.tag = "XXX"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (("bgm",), "tag"),
+        (("BG",), "tag"),
+        (("BGM", ()), "element 1"),
+        (("BGM", ("a", 1)), "component 2"),
+    ],
+)
+def test_segment_refuses_bad_values(args: tuple[object, ...], fragment: str) -> None:
+    with pytest.raises(BuildError, match=fragment):
+        Segment(*args)  # type: ignore[arg-type]
+
+
+def test_release_characters_exactly() -> None:
+    data = b"UNA:+.? 'FTX+a?+b?:c??d?'e+x:'"
+    (seg,) = list(iter_segments(data))
+    assert seg == Segment("FTX", "a+b:c?d'e", ("x", ""))
+    assert serialize([seg], una=False) == b"FTX+a?+b?:c??d?'e+x:'"
+
+
+def test_crlf_between_segments_and_bom_before_una() -> None:
+    data = b"\xef\xbb\xbf\r\nUNA:+.? 'UNB+UNOC:3'\r\nUNH+1'\nUNT+2+1'\r\n"
+    reader = iter_segments(data)
+    assert [s.tag for s in reader] == ["UNB", "UNH", "UNT"]
+    assert reader.una == "UNA:+.? '"
+    assert reader.skipped_prefix == 5
+
+
+def test_any_six_service_characters() -> None:
+    data = "UNA|*,! ~UNB*UNOC|3~FTX*a!*b!|c!!!~*x~"
+    reader = iter_segments(data)
+    segs = list(reader)
+    assert reader.service_chars == ServiceChars("|", "*", ",", "!", " ", "~")
+    assert segs[1] == Segment("FTX", "a*b|c!~", "x")
+    assert serialize(segs, chars=reader.service_chars) == data.encode()
+
+
+def test_streams_from_a_file_object_in_small_chunks() -> None:
+    body = b"".join(b"FTX+line ?'%d?'+x:y'\r\n" % i for i in range(500))
+    reader = iter_segments(io.BytesIO(b"UNA:+.? '" + body), chunk_size=7)
+    segs = list(reader)
+    assert len(segs) == 500
+    assert segs[499] == Segment("FTX", "line '499'", ("x", "y"))
+
+
+def test_latin1_decoding() -> None:
+    (seg,) = iter_segments("FTX+Café Zürich'".encode("latin-1"))
+    assert seg.get(0) == "Café Zürich"
+
+
+@pytest.mark.parametrize(
+    "data, reason, offset, number",
+    [
+        (b"UNB+UNOC:3'UNH+1", "after the last segment terminator", 11, 2),
+        (b"UNB+UNOC:3''", "empty segment", 11, 2),
+        (b"UNB+1'un+2'", "invalid segment tag", 6, 2),
+        (b"UNB+1'FTX+?x'", "not a service character", 10, 2),
+        (b"UNB+1'FTX+a?'", "after the last segment terminator", 6, 2),
+        (b"UNB+1'UNA:+.? '", "only allowed at the start", 6, 2),
+        (b"UNA:+", "cut short", 0, 0),
+        (b"UNA::::::UNB'", "invalid UNA", 0, 0),
+    ],
+)
+def test_malformed_input_names_offset_and_segment(
+    data: bytes, reason: str, offset: int, number: int
+) -> None:
+    with pytest.raises(EdifactSyntaxError, match=reason) as info:
+        list(iter_segments(data))
+    assert info.value.offset == offset
+    assert info.value.segment_number == number
+    assert f"byte offset {offset}" in str(info.value)
+
+
+def test_serializer_refuses_what_unoc_cannot_carry() -> None:
+    with pytest.raises(BuildError, match=r"segment FTX, element 2, component 3: .*U\+20AC.*UNOC"):
+        serialize([Segment("FTX", "ok", ("a", "b", "price €5"))])
+    with pytest.raises(BuildError, match="UNOA"):
+        serialize([Segment("FTX", "lower case")], syntax="UNOA")
+
+
+def test_serializer_writes_no_line_breaks() -> None:
+    out = serialize([Segment("UNB", ("UNOC", "3")), Segment("FTX", "a")])
+    assert b"\n" not in out and b"\r" not in out
+    assert out == b"UNA:+.? 'UNB+UNOC:3'FTX+a'"
+
+
+@given(st.lists(segments, min_size=1, max_size=8))
+def test_round_trip(segs: list[Segment]) -> None:
+    data = serialize(segs)
+    assert list(iter_segments(data)) == segs
+    assert list(iter_segments(data, chunk_size=3)) == segs
+
+
+@given(st.lists(segments, min_size=1, max_size=5), st.sampled_from(list("|*!~#")))
+def test_round_trip_other_service_characters(segs: list[Segment], _: str) -> None:
+    chars = ServiceChars("|", "*", ",", "!", " ", "~")
+    assert list(iter_segments(serialize(segs, chars=chars))) == segs
+
+
+@given(st.binary(max_size=200))
+def test_arbitrary_bytes_raise_only_our_error(data: bytes) -> None:
+    try:
+        list(iter_segments(data, chunk_size=16))
+    except IcsError:
+        pass
+
+
+@given(
+    st.lists(
+        st.sampled_from(
+            [b"UNA:+.? '", b"UNB+", b"?", b"'", b"+", b":", b"\r\n", b"A", b"\xff", b"FTX"]
+        ),
+        max_size=30,
+    )
+)
+def test_service_character_soup_raises_only_our_error(parts: list[bytes]) -> None:
+    try:
+        list(iter_segments(b"".join(parts), chunk_size=5))
+    except IcsError:
+        pass
