@@ -27,20 +27,18 @@ _SITE = re.compile(r"[A-Z0-9]{1,35}")
 
 
 def check_site(site: object) -> str:
-    """Return ``site`` if it is a valid interchange creator / site ID, else raise :class:`BuildError`.
+    """Return ``site`` if it is a valid site ID, else raise :class:`~icsclient.errors.BuildError`.
 
     A site ID is 1 to 35 characters of ``A``-``Z`` and ``0``-``9`` (UNB 0004 is an35); ICS
     site IDs such as ``AAA676Y`` are 7 of those.
     """
     if not isinstance(site, str) or _SITE.fullmatch(site) is None:
-        raise BuildError(
-            f"invalid site ID {site!r}: expected 1 to 35 characters of A-Z and 0-9"
-        )
+        raise BuildError(f"invalid site ID {site!r}: expected 1 to 35 characters of A-Z and 0-9")
     return site
 
 
 def check_icr_number(value: object) -> int:
-    """Return ``value`` if it is an ICR number in ``1..99999999999999``, else raise :class:`BuildError`."""
+    """Return ``value`` if it is an ICR number, 1..99999999999999, else raise BuildError."""
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= ICR_MAX:
         raise BuildError(f"invalid ICR number {value!r}: expected an integer from 1 to {ICR_MAX}")
     return value
