@@ -19,7 +19,6 @@ values that also know their meaning.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 
@@ -42,7 +41,7 @@ __all__ = [
     "build_contrl",
     "build_contrl_interchange",
     "parse_contrl",
-    "parse_contrls",
+    "parse_contrl_all",
 ]
 
 MAX_ELEMENT_ERRORS = 99
@@ -442,7 +441,7 @@ def messages_of_type(
     return found
 
 
-def parse_contrls(source: Interchange | bytes | bytearray | memoryview) -> tuple[ContrlReport, ...]:
+def parse_contrl_all(source: Interchange | bytes | bytearray | memoryview) -> tuple[ContrlReport, ...]:
     """Every CONTRL message of an interchange, read with :func:`parse_contrl`."""
     return tuple(_parse_body(m.segments, m.reference) for m in messages_of_type(source, "CONTRL"))
 
@@ -452,14 +451,14 @@ def parse_contrl(source: Interchange | Message | bytes | bytearray | memoryview)
 
     ``source`` is a CONTRL :class:`~icsclient.edifact.envelope.Message`, or an interchange
     (an :class:`~icsclient.edifact.envelope.Interchange` or its bytes) holding exactly one
-    CONTRL; use :func:`parse_contrls` for an interchange with several.  A CONTRL that
+    CONTRL; use :func:`parse_contrl_all` for an interchange with several.  A CONTRL that
     cannot be read raises :class:`~icsclient.errors.ReceivedError` naming the segment and
     element at fault.
     """
     messages = messages_of_type(source, "CONTRL")
     if len(messages) > 1:
         raise ReceivedError(
-            f"the interchange holds {len(messages)} CONTRL messages; use parse_contrls()"
+            f"the interchange holds {len(messages)} CONTRL messages; use parse_contrl_all()"
         )
     return _parse_body(messages[0].segments, messages[0].reference)
 
@@ -580,8 +579,9 @@ def build_contrl_interchange(
     ``prepared`` (an aware datetime) or ``clock()`` gives the UNB time.
     """
     body = build_contrl(received, findings, list_accepted=list_accepted)
-    send = build_interchange if clock is None else functools.partial(build_interchange, clock=clock)
-    return send(
+    if prepared is None and clock is not None:
+        prepared = clock()
+    return build_interchange(
         sender,
         [("CONTRL", body)],
         icr,
