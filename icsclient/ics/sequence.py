@@ -17,6 +17,17 @@ import attrs
 
 from ..errors import BuildError
 
+__all__ = [
+    "ICR_DIGITS",
+    "ICR_MAX",
+    "IcrCounter",
+    "IcrSequence",
+    "check_icr_number",
+    "check_site",
+    "following",
+    "format_icr",
+]
+
 ICR_MAX = 99_999_999_999_999
 """The largest ICR (n14); the sequence wraps from here back to 1."""
 
