@@ -1,0 +1,69 @@
+"""S/MIME for the CCF: credentials, trust, sign-then-encrypt and decrypt-and-verify.
+
+``cryptography`` does the heavy lifting (signing, AES-CBC envelopes, the fast decryption
+path, every primitive); asn1crypto covers what it cannot do: verifying CMS signatures and
+decrypting the envelope variants real gateways send (BER, 3DES, AES-192, AES-GCM,
+RSA-OAEP, recipients named by key identifier).  The MIME around the DER is written and
+read here on bytes, CRLF everywhere.
+
+Most users need only :class:`Credentials` and :class:`Trust`, and
+:func:`icsclient.mail.compose_email` / :func:`icsclient.mail.open_email` on top.
+"""
+
+from ..errors import CryptoError, DecryptionError, SignatureError, TrustError
+from ._algorithms import Algorithms, CipherName, DigestName, KeyTransportName, RsaPadding
+from ._credentials import Credentials
+from ._decrypt import Decrypted, decrypt_envelope
+from ._envelope import RecipientId, encrypt_envelope
+from ._errors import (
+    CertificateExpiredError,
+    CertificateNotYetValidError,
+    CredentialsError,
+    NotEncryptedError,
+    NotPinnedError,
+    NotSignedError,
+    SenderMismatchError,
+    UntrustedCertificateError,
+)
+from ._load import CertificateLike, load_certificate, load_certificates
+from ._sign import sign_detached
+from ._smime import Unwrapped, enveloped_entity, sign_and_encrypt, signed_entity, unwrap
+from ._trust import Trust
+from ._verify import VerifiedSignature, verify_signed_data
+
+__all__ = [
+    "Algorithms",
+    "CertificateExpiredError",
+    "CertificateLike",
+    "CertificateNotYetValidError",
+    "CipherName",
+    "Credentials",
+    "CredentialsError",
+    "CryptoError",
+    "Decrypted",
+    "DecryptionError",
+    "DigestName",
+    "KeyTransportName",
+    "NotEncryptedError",
+    "NotPinnedError",
+    "NotSignedError",
+    "RecipientId",
+    "RsaPadding",
+    "SenderMismatchError",
+    "SignatureError",
+    "Trust",
+    "TrustError",
+    "Unwrapped",
+    "UntrustedCertificateError",
+    "VerifiedSignature",
+    "decrypt_envelope",
+    "encrypt_envelope",
+    "enveloped_entity",
+    "load_certificate",
+    "load_certificates",
+    "sign_and_encrypt",
+    "sign_detached",
+    "signed_entity",
+    "unwrap",
+    "verify_signed_data",
+]

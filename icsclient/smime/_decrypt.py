@@ -1,0 +1,221 @@
+"""CMS decryption: a fast path on ``cryptography``, a fallback on asn1crypto.
+
+The fast path (``pkcs7_decrypt_der``) handles DER EnvelopedData with AES-128/256-CBC and
+RSA PKCS#1 v1.5 key transport to a recipient named by issuer and serial number.  Anything
+else -- BER indefinite-length encodings, 3DES, DES, AES-192, AES-GCM AuthEnvelopedData,
+RSA-OAEP, recipients named by subject key identifier -- is parsed with asn1crypto and
+decrypted with ``cryptography``'s primitives.
+
+Every failure, whatever its cause (garbage, no matching recipient, wrong key, bad padding,
+bad tag), raises the same :class:`~icsclient.errors.DecryptionError` with the same message,
+so the error is no padding oracle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import attrs
+from asn1crypto import algos, cms, core  # type: ignore[import-untyped, unused-ignore]
+from asn1crypto import x509 as asn1_x509  # type: ignore[import-untyped, unused-ignore]
+from cryptography import x509
+from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
+from cryptography.hazmat.primitives import padding as sym_padding
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.serialization import pkcs7
+
+from ..errors import DecryptionError
+from ._algorithms import HASHES
+from ._credentials import Credentials
+from ._envelope import CIPHERS, GCMParameters
+
+GENERIC_MESSAGE = "the e-mail could not be decrypted with the given recipient credentials"
+"""The one message every decryption failure carries."""
+
+_FAST_CIPHERS = ("aes128_cbc", "aes256_cbc")
+_CBC_KEY_LENGTHS = {"des": 8, **{k: v[0] for k, v in CIPHERS.items()}}
+
+
+@attrs.frozen
+class Decrypted:
+    """The result of decryption: the content and how it had been protected.
+
+    ``recipient`` is the certificate of ours the message was encrypted to (useful during
+    our own certificate rollover).
+    """
+
+    content: bytes = attrs.field(repr=False)
+    content_encryption: str
+    key_transport: str
+    recipient: x509.Certificate
+
+
+@attrs.frozen
+class _Candidate:
+    credentials: Credentials
+    issuer: asn1_x509.Name
+    serial: int
+    key_id: bytes | None
+
+
+def _candidates(recipients: Sequence[Credentials]) -> list[_Candidate]:
+    out = []
+    for creds in recipients:
+        if not isinstance(creds.private_key, rsa.RSAPrivateKey):
+            continue  # only RSA key transport is supported
+        parsed = asn1_x509.Certificate.load(
+            creds.certificate.public_bytes(serialization.Encoding.DER)
+        )
+        out.append(_Candidate(creds, parsed.issuer, parsed.serial_number, parsed.key_identifier))
+    return out
+
+
+def _matches(rid: cms.RecipientIdentifier, candidate: _Candidate) -> bool:
+    if rid.name == "issuer_and_serial_number":
+        ias = rid.chosen
+        return bool(
+            ias["serial_number"].native == candidate.serial and ias["issuer"] == candidate.issuer
+        )
+    if rid.name == "subject_key_identifier":
+        return candidate.key_id is not None and rid.chosen.native == candidate.key_id
+    return False
+
+
+def decrypt_envelope(data: bytes, recipients: Sequence[Credentials]) -> Decrypted:
+    """Decrypt a CMS EnvelopedData or AuthEnvelopedData (DER or BER) with any of ``recipients``.
+
+    Tries each recipient credential whose certificate the message names.  Raises
+    :class:`~icsclient.errors.DecryptionError` (always with :data:`GENERIC_MESSAGE`) on
+    any failure.
+    """
+    try:
+        return _decrypt(data, recipients)
+    except Exception:  # deliberately uniform: no padding or format oracle
+        pass
+    raise DecryptionError(GENERIC_MESSAGE)
+
+
+def _decrypt(data: bytes, recipients: Sequence[Credentials]) -> Decrypted:
+    info = cms.ContentInfo.load(data)
+    kind = info["content_type"].native
+    envelope = info["content"]
+    if kind == "enveloped_data":
+        eci = envelope["encrypted_content_info"]
+    elif kind == "authenticated_enveloped_data":
+        eci = envelope["auth_encrypted_content_info"]
+    else:
+        raise ValueError("not an enveloped-data content")
+    algorithm = eci["content_encryption_algorithm"]
+    cipher = algorithm["algorithm"].native
+    candidates = _candidates(recipients)
+    last_error: Exception | None = None
+    for recipient_info in envelope["recipient_infos"]:
+        if recipient_info.name != "ktri":
+            continue
+        ktri = recipient_info.chosen
+        key_transport = ktri["key_encryption_algorithm"]["algorithm"].native
+        for candidate in candidates:
+            if not _matches(ktri["rid"], candidate):
+                continue
+            creds = candidate.credentials
+            if (
+                kind == "enveloped_data"
+                and cipher in _FAST_CIPHERS
+                and key_transport == "rsaes_pkcs1v15"
+                and ktri["rid"].name == "issuer_and_serial_number"
+            ):
+                try:
+                    assert isinstance(creds.private_key, rsa.RSAPrivateKey)
+                    content = pkcs7.pkcs7_decrypt_der(
+                        data, creds.certificate, creds.private_key, []
+                    )
+                    return Decrypted(content, cipher, key_transport, creds.certificate)
+                except Exception as exc:  # e.g. BER inside: try the general path
+                    last_error = exc
+            try:
+                cek = _unwrap_key(ktri, creds)
+                if kind == "enveloped_data":
+                    content = _decrypt_cbc(eci, cipher, cek)
+                else:
+                    content = _decrypt_gcm(envelope, eci, cipher, cek)
+                return Decrypted(content, cipher, key_transport, creds.certificate)
+            except Exception as exc:
+                last_error = exc
+    raise ValueError("no recipient could decrypt") from last_error
+
+
+def _unwrap_key(ktri: cms.KeyTransRecipientInfo, creds: Credentials) -> bytes:
+    key = creds.private_key
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise ValueError("not an RSA key")
+    algorithm = ktri["key_encryption_algorithm"]
+    name = algorithm["algorithm"].native
+    encrypted_key = ktri["encrypted_key"].native
+    if name == "rsaes_pkcs1v15":
+        return key.decrypt(encrypted_key, padding.PKCS1v15())
+    if name == "rsaes_oaep":
+        params = algorithm["parameters"]
+        hash_name, mgf_hash, label = "sha1", "sha1", b""
+        if isinstance(params, algos.RSAESOAEPParams):
+            hash_name = params["hash_algorithm"]["algorithm"].native
+            mgf = params["mask_gen_algorithm"]
+            if mgf["algorithm"].native != "mgf1":
+                raise ValueError("unsupported OAEP mask generation")
+            mgf_hash = mgf["parameters"]["algorithm"].native
+            source = params["p_source_algorithm"]["parameters"].native
+            label = source or b""
+        oaep = padding.OAEP(
+            mgf=padding.MGF1(HASHES[mgf_hash]()),
+            algorithm=HASHES[hash_name](),
+            label=label or None,
+        )
+        return key.decrypt(encrypted_key, oaep)
+    raise ValueError("unsupported key transport")
+
+
+def _content_octets(eci: cms.EncryptedContentInfo) -> bytes:
+    encrypted = eci["encrypted_content"]
+    if isinstance(encrypted, core.Void):
+        raise ValueError("detached encrypted content is not supported")
+    return bytes(encrypted.native)
+
+
+def _decrypt_cbc(eci: cms.EncryptedContentInfo, cipher: str, cek: bytes) -> bytes:
+    if cipher not in _CBC_KEY_LENGTHS or cipher.endswith("_gcm"):
+        raise ValueError("unsupported content encryption")
+    if len(cek) != _CBC_KEY_LENGTHS[cipher]:
+        raise ValueError("content-encryption key of the wrong length")
+    iv = eci["content_encryption_algorithm"]["parameters"].native
+    block: type[algorithms.AES] | type[TripleDES]
+    if cipher.startswith("aes"):
+        block = algorithms.AES
+    else:
+        block = TripleDES
+    if not isinstance(iv, bytes) or len(iv) * 8 != block.block_size:
+        raise ValueError("bad IV")
+    decryptor = Cipher(block(cek), modes.CBC(iv)).decryptor()
+    padded = decryptor.update(_content_octets(eci)) + decryptor.finalize()
+    unpadder = sym_padding.PKCS7(block.block_size).unpadder()
+    return unpadder.update(padded) + unpadder.finalize()
+
+
+def _decrypt_gcm(
+    envelope: cms.AuthEnvelopedData, eci: cms.EncryptedContentInfo, cipher: str, cek: bytes
+) -> bytes:
+    if not cipher.endswith("_gcm") or len(cek) != CIPHERS[cipher][0]:
+        raise ValueError("unsupported authenticated content encryption")
+    params = GCMParameters.load(eci["content_encryption_algorithm"]["parameters"].dump())
+    nonce = params["nonce"].native
+    tag = envelope["mac"].native
+    if len(tag) != params["icvlen"].native or not 12 <= len(tag) <= 16:
+        raise ValueError("bad GCM tag length")
+    decryptor = Cipher(
+        algorithms.AES(cek), modes.GCM(nonce, tag, min_tag_length=len(tag))
+    ).decryptor()
+    auth_attrs = envelope["auth_attrs"]
+    if not isinstance(auth_attrs, core.Void):
+        # authenticated attributes are MACed as their DER SET OF (tag 0x31, not [1])
+        decryptor.authenticate_additional_data(b"\x31" + auth_attrs.dump()[1:])
+    return decryptor.update(_content_octets(eci)) + decryptor.finalize()

@@ -1,0 +1,201 @@
+"""Trust: who may sign what we receive, validated with ``cryptography.x509.verification``."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Iterable, Sequence
+
+import attrs
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.x509.oid import ExtendedKeyUsageOID
+from cryptography.x509.verification import (
+    Criticality,
+    ExtensionPolicy,
+    Policy,
+    PolicyBuilder,
+    Store,
+    VerificationError,
+)
+
+from ..ics.names import CCF_SITE
+from ._errors import (
+    CertificateExpiredError,
+    CertificateNotYetValidError,
+    CredentialsError,
+    NotPinnedError,
+    UntrustedCertificateError,
+)
+from ._load import CertificateLike, describe_certificate, load_certificate_list
+
+_EMAIL = ExtendedKeyUsageOID.EMAIL_PROTECTION
+_ANY_EKU = x509.ObjectIdentifier("2.5.29.37.0")
+
+
+def _ee_eku(_policy: Policy, cert: x509.Certificate, eku: x509.ExtendedKeyUsage) -> None:
+    """End-entity rule: the certificate must name emailProtection among its key usages."""
+    if _EMAIL not in eku:
+        raise ValueError("the certificate is not for e-mail protection (no emailProtection EKU)")
+
+
+def _ca_eku(_policy: Policy, cert: x509.Certificate, eku: x509.ExtendedKeyUsage | None) -> None:
+    """CA rule: an EKU on a CA certificate, if present, must allow e-mail protection."""
+    if eku is not None and _EMAIL not in eku and _ANY_EKU not in eku:
+        raise ValueError("the CA certificate's EKU does not allow e-mail protection")
+
+
+def _ee_policy() -> ExtensionPolicy:
+    return ExtensionPolicy.webpki_defaults_ee().require_present(
+        x509.ExtendedKeyUsage, Criticality.AGNOSTIC, _ee_eku
+    )
+
+
+def _ca_policy() -> ExtensionPolicy:
+    return ExtensionPolicy.webpki_defaults_ca().may_be_present(
+        x509.ExtendedKeyUsage, Criticality.AGNOSTIC, _ca_eku
+    )
+
+
+def _anchors(value: Iterable[CertificateLike] | CertificateLike) -> tuple[x509.Certificate, ...]:
+    certs = load_certificate_list(value, "trust anchor")
+    if not certs:
+        raise CredentialsError("Trust needs at least one trust anchor (the issuing root CA)")
+    return certs
+
+
+def _pins(value: Iterable[CertificateLike] | CertificateLike) -> tuple[x509.Certificate, ...]:
+    certs = load_certificate_list(value, "gateway certificate")
+    if not certs:
+        raise CredentialsError("Trust needs at least one pinned gateway certificate")
+    return certs
+
+
+def _intermediates(
+    value: Iterable[CertificateLike] | CertificateLike,
+) -> tuple[x509.Certificate, ...]:
+    return load_certificate_list(value, "intermediate CA certificate")
+
+
+def _utc(value: _dt.datetime | None) -> _dt.datetime | None:
+    if value is not None and value.tzinfo is None:
+        raise ValueError("the validation time must be timezone-aware (e.g. datetime.UTC)")
+    return value
+
+
+def _fingerprint(cert: x509.Certificate) -> bytes:
+    return cert.fingerprint(hashes.SHA256())
+
+
+@attrs.frozen
+class Trust:
+    """Whom we trust to sign the e-mails we open.
+
+    ``anchors`` are the trust anchors (e.g. the Gatekeeper root); ``gateway_certs`` the
+    pinned certificate(s) of the peer -- several at once to live through a certificate
+    rollover; ``gateway_site`` the UNB sender site ID the peer must use (``AAA336C`` for the
+    CCF; ``None`` skips that check); ``at`` the validation time (timezone-aware; ``None``
+    means "now" at each check).  ``intermediates`` are extra untrusted CA certificates
+    offered to chain building when a signer does not ship its chain.
+
+    Every certificate argument takes a ``cryptography`` certificate, PEM or DER bytes
+    (a PEM bundle may hold several), a path, or an iterable of those.
+    """
+
+    anchors: tuple[x509.Certificate, ...] = attrs.field(converter=_anchors)
+    gateway_certs: tuple[x509.Certificate, ...] = attrs.field(converter=_pins)
+    gateway_site: str | None = attrs.field(default=CCF_SITE, kw_only=True)
+    at: _dt.datetime | None = attrs.field(default=None, kw_only=True, converter=_utc)
+    intermediates: tuple[x509.Certificate, ...] = attrs.field(
+        default=(), kw_only=True, converter=_intermediates
+    )
+    _pinned: frozenset[bytes] = attrs.field(init=False, repr=False, eq=False)
+    _store: Store = attrs.field(init=False, repr=False, eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "_pinned", frozenset(map(_fingerprint, self.gateway_certs)))
+        object.__setattr__(self, "_store", Store(list(self.anchors)))
+
+    def validation_time(self) -> _dt.datetime:
+        """The time certificates are checked at: ``at``, or the current UTC time."""
+        return self.at if self.at is not None else _dt.datetime.now(_dt.timezone.utc)
+
+    def is_pinned(self, cert: x509.Certificate) -> bool:
+        """Whether ``cert`` is one of the pinned gateway certificates (compared by hash)."""
+        return _fingerprint(cert) in self._pinned
+
+    def validate_chain(
+        self, leaf: x509.Certificate, intermediates: Sequence[x509.Certificate] = ()
+    ) -> list[x509.Certificate]:
+        """Validate ``leaf`` up to an anchor for e-mail protection; return the chain.
+
+        The chain is leaf first, anchor last.  Raises
+        :class:`~icsclient.smime.CertificateExpiredError`,
+        :class:`~icsclient.smime.CertificateNotYetValidError` or
+        :class:`~icsclient.smime.UntrustedCertificateError`, each naming the certificate.
+        No revocation checks are made.
+        """
+        at = self.validation_time()
+        pool = [*intermediates, *self.intermediates]
+        self._check_dates(leaf, at, leaf=True)
+        verifier = (
+            PolicyBuilder()
+            .store(self._store)
+            .time(at)
+            .extension_policies(ca_policy=_ca_policy(), ee_policy=_ee_policy())
+            .build_client_verifier()
+        )
+        try:
+            verified = verifier.verify(leaf, pool)
+        except VerificationError as exc:
+            # say "expired" rather than "untrusted" when a CA on the issuer path is the cause
+            for cert in self._issuer_path(leaf, pool):
+                self._check_dates(cert, at, leaf=False)
+            raise UntrustedCertificateError(
+                f"the signer certificate {describe_certificate(leaf)} is not trusted for "
+                f"e-mail protection: {exc}"
+            ) from None
+        chain = list(verified.chain)
+        for cert in chain[1:]:
+            self._check_dates(cert, at, leaf=False)
+        return chain
+
+    def _issuer_path(
+        self, leaf: x509.Certificate, pool: Sequence[x509.Certificate]
+    ) -> list[x509.Certificate]:
+        """The CA certificates found by walking issuer names up from ``leaf`` (no checks)."""
+        path: list[x509.Certificate] = []
+        current = leaf
+        candidates = [*pool, *self.anchors]
+        while len(path) < 8:
+            issuer = next(
+                (c for c in candidates if c.subject == current.issuer and c not in path), None
+            )
+            if issuer is None or issuer == current:
+                break
+            path.append(issuer)
+            current = issuer
+        return path
+
+    @staticmethod
+    def _check_dates(cert: x509.Certificate, at: _dt.datetime, *, leaf: bool) -> None:
+        what = "signer certificate" if leaf else "CA certificate"
+        if at > cert.not_valid_after_utc:
+            raise CertificateExpiredError(
+                f"the {what} {describe_certificate(cert)} expired on "
+                f"{cert.not_valid_after_utc:%Y-%m-%d %H:%M:%S} UTC "
+                f"(checked at {at:%Y-%m-%d %H:%M:%S} UTC)"
+            )
+        if at < cert.not_valid_before_utc:
+            raise CertificateNotYetValidError(
+                f"the {what} {describe_certificate(cert)} is not valid before "
+                f"{cert.not_valid_before_utc:%Y-%m-%d %H:%M:%S} UTC "
+                f"(checked at {at:%Y-%m-%d %H:%M:%S} UTC)"
+            )
+
+    def check_pinned(self, cert: x509.Certificate) -> None:
+        """Raise :class:`~icsclient.smime.NotPinnedError` unless ``cert`` is pinned."""
+        if not self.is_pinned(cert):
+            raise NotPinnedError(
+                f"the signer certificate {describe_certificate(cert)} has a valid chain but is "
+                f"not one of the {len(self.gateway_certs)} pinned gateway certificate(s)"
+            )

@@ -1,0 +1,246 @@
+"""CMS signature verification with asn1crypto and ``cryptography``'s public-key primitives.
+
+``cryptography`` has no PKCS#7/CMS verification, so the SignedData is parsed with
+asn1crypto: the signer is picked by issuer and serial number or subject key identifier,
+the contentType and messageDigest signed attributes are checked against the content, and
+the signature is verified over the DER ``SET OF`` the signed attributes (RSA PKCS#1 v1.5,
+RSA-PSS or ECDSA).  Chain validation and pinning are separate: see :class:`Trust`.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import hmac
+from collections.abc import Sequence
+
+import attrs
+from asn1crypto import cms, core  # type: ignore[import-untyped, unused-ignore]
+from asn1crypto import x509 as asn1_x509  # type: ignore[import-untyped, unused-ignore]
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+
+from ..errors import SignatureError
+from ._algorithms import HASHES
+from ._load import describe_certificate
+from ._mime import canonicalise_crlf
+
+
+@attrs.frozen
+class VerifiedSignature:
+    """A signature that verified (cryptographically; trust is checked separately).
+
+    ``content`` is the exact byte string the signature covers (for a detached signature
+    over text that lost its CRs in transit, the CRLF-canonical form); ``certificates``
+    holds every certificate the SignedData carried, for chain building.
+    """
+
+    content: bytes = attrs.field(repr=False)
+    signer: x509.Certificate
+    certificates: tuple[x509.Certificate, ...] = attrs.field(repr=False)
+    digest: str
+    signature: str
+    signing_time: _dt.datetime | None
+
+
+@attrs.frozen
+class _Cert:
+    parsed: asn1_x509.Certificate
+    cert: x509.Certificate
+
+
+def _load_signed_data(der: bytes) -> cms.SignedData:
+    try:
+        info = cms.ContentInfo.load(der)
+        if info["content_type"].native != "signed_data":
+            raise SignatureError(f"expected CMS signed-data, found {info['content_type'].native}")
+        signed = info["content"]
+        signed["signer_infos"].native  # noqa: B018 - force a full parse of the small part
+        return signed
+    except SignatureError:
+        raise
+    except Exception:
+        raise SignatureError("the signature is not a well-formed CMS SignedData") from None
+
+
+def _find_signer(sid: cms.SignerIdentifier, certs: Sequence[_Cert]) -> _Cert | None:
+    for item in certs:
+        if sid.name == "issuer_and_serial_number":
+            ias = sid.chosen
+            if (
+                ias["serial_number"].native == item.parsed.serial_number
+                and ias["issuer"] == item.parsed.issuer
+            ):
+                return item
+        elif sid.name == "subject_key_identifier":
+            if item.parsed.key_identifier == sid.chosen.native:
+                return item
+    return None
+
+
+def _attribute(attrs_: cms.CMSAttributes, name: str) -> core.Asn1Value | None:
+    found = [a for a in attrs_ if a["type"].native == name]
+    if not found:
+        return None
+    if len(found) > 1 or len(found[0]["values"]) != 1:
+        raise SignatureError(f"the {name} signed attribute must occur once with one value")
+    return found[0]["values"][0]
+
+
+def _digest(name: str, data: bytes) -> bytes:
+    return hashlib.new(name, data).digest()
+
+
+def verify_signed_data(
+    der: bytes,
+    content: bytes | None = None,
+    *,
+    extra_certs: Sequence[x509.Certificate] = (),
+) -> VerifiedSignature:
+    """Verify a CMS SignedData (DER or BER) over ``content`` (detached) or its own content.
+
+    For a detached signature ``content`` is the signed MIME entity as received; when its
+    digest does not match, the CRLF-canonical form (as OpenSSL signs text) is tried.
+    ``extra_certs`` are searched for the signer certificate when the SignedData does not
+    carry it.  Every signer must verify; the first is reported.  Raises
+    :class:`~icsclient.errors.SignatureError` naming the check that failed.
+    """
+    signed = _load_signed_data(der)
+    encap = signed["encap_content_info"]
+    econtent_type = encap["content_type"].native
+    embedded = encap["content"]
+    if content is None:
+        if isinstance(embedded, core.Void) or embedded.native is None:
+            raise SignatureError("detached signature but no signed content was found")
+        candidates = [bytes(embedded.native)]
+    else:
+        if not isinstance(embedded, core.Void) and embedded.native is not None:
+            raise SignatureError("the signature embeds content but was used as detached")
+        canonical = canonicalise_crlf(content)
+        candidates = [content] if canonical is content else [content, canonical]
+    certs: list[_Cert] = []
+    for choice in signed["certificates"] or ():
+        if choice.name == "certificate":
+            parsed = choice.chosen
+            certs.append(_Cert(parsed, x509.load_der_x509_certificate(parsed.dump())))
+    for extra in extra_certs:
+        raw = extra.public_bytes(serialization.Encoding.DER)
+        certs.append(_Cert(asn1_x509.Certificate.load(raw), extra))
+    signer_infos = list(signed["signer_infos"])
+    if not signer_infos:
+        raise SignatureError("the SignedData has no signer")
+    results = [_verify_signer(si, econtent_type, candidates, certs) for si in signer_infos]
+    first = results[0]
+    return VerifiedSignature(
+        content=first[0],
+        signer=first[1],
+        certificates=tuple(c.cert for c in certs[: len(certs) - len(extra_certs)]),
+        digest=first[2],
+        signature=first[3],
+        signing_time=first[4],
+    )
+
+
+def _verify_signer(
+    si: cms.SignerInfo,
+    econtent_type: str,
+    candidates: list[bytes],
+    certs: Sequence[_Cert],
+) -> tuple[bytes, x509.Certificate, str, str, _dt.datetime | None]:
+    found = _find_signer(si["sid"], certs)
+    if found is None:
+        raise SignatureError(
+            "the signer certificate is neither in the signature nor among the known certificates"
+        )
+    digest_name = si["digest_algorithm"]["algorithm"].native
+    if digest_name not in HASHES:
+        raise SignatureError(f"unsupported digest algorithm {digest_name}")
+    signed_attrs = si["signed_attrs"]
+    signing_time: _dt.datetime | None = None
+    content: bytes | None = None
+    if isinstance(signed_attrs, core.Void) or len(signed_attrs) == 0:
+        # no signed attributes: the signature covers the content itself
+        to_verify = candidates
+    else:
+        content_type = _attribute(signed_attrs, "content_type")
+        message_digest = _attribute(signed_attrs, "message_digest")
+        if content_type is None or message_digest is None:
+            raise SignatureError("the signed attributes lack contentType or messageDigest")
+        if content_type.native != econtent_type:
+            raise SignatureError(
+                f"the contentType attribute ({content_type.native}) does not match the "
+                f"signed content type ({econtent_type})"
+            )
+        expected = message_digest.native
+        for candidate in candidates:
+            if hmac.compare_digest(_digest(digest_name, candidate), expected):
+                content = candidate
+                break
+        else:
+            raise SignatureError(
+                "the content does not match the messageDigest attribute (altered in transit)"
+            )
+        when = _attribute(signed_attrs, "signing_time")
+        if when is not None:
+            signing_time = when.native
+        # the signature covers the DER SET OF the attributes, not their [0] IMPLICIT tag
+        to_verify = [b"\x31" + signed_attrs.dump()[1:]]
+    algorithm = si["signature_algorithm"]
+    try:
+        kind = algorithm.signature_algo
+    except ValueError:
+        raise SignatureError(
+            f"unsupported signature algorithm {algorithm['algorithm'].dotted}"
+        ) from None
+    signature = si["signature"].native
+    public_key = found.cert.public_key()
+    for data in to_verify:
+        try:
+            _check_signature(kind, algorithm, digest_name, public_key, signature, data)
+        except InvalidSignature:
+            continue
+        if content is None:
+            content = data
+        return content, found.cert, digest_name, kind, signing_time
+    raise SignatureError(
+        f"the signature does not verify with the key of {describe_certificate(found.cert)} "
+        "(signature altered, or made with another key)"
+    )
+
+
+def _check_signature(
+    kind: str,
+    algorithm: cms.SignedDigestAlgorithm,
+    digest_name: str,
+    public_key: object,
+    signature: bytes,
+    data: bytes,
+) -> None:
+    hash_algorithm = HASHES[digest_name]()
+    if kind == "rsassa_pkcs1v15":
+        if not isinstance(public_key, rsa.RSAPublicKey):
+            raise SignatureError("an RSA signature, but the signer certificate has no RSA key")
+        public_key.verify(signature, data, padding.PKCS1v15(), hash_algorithm)
+    elif kind == "rsassa_pss":
+        if not isinstance(public_key, rsa.RSAPublicKey):
+            raise SignatureError("an RSA-PSS signature, but the signer certificate has no RSA key")
+        params = algorithm["parameters"]
+        pss_hash = params["hash_algorithm"]["algorithm"].native
+        mgf = params["mask_gen_algorithm"]
+        if mgf["algorithm"].native != "mgf1":
+            raise SignatureError("unsupported RSA-PSS mask generation function")
+        mgf_hash = mgf["parameters"]["algorithm"].native
+        if pss_hash not in HASHES or mgf_hash not in HASHES:
+            raise SignatureError("unsupported RSA-PSS digest")
+        pad = padding.PSS(
+            mgf=padding.MGF1(HASHES[mgf_hash]()), salt_length=params["salt_length"].native
+        )
+        public_key.verify(signature, data, pad, HASHES[pss_hash]())
+    elif kind == "ecdsa":
+        if not isinstance(public_key, ec.EllipticCurvePublicKey):
+            raise SignatureError("an ECDSA signature, but the signer certificate has no EC key")
+        public_key.verify(signature, data, ec.ECDSA(hash_algorithm))
+    else:
+        raise SignatureError(f"unsupported signature algorithm {kind}")

@@ -1,0 +1,1 @@
+"""Test helpers for icsclient users and its own tests: a throw-away PKI (and more)."""
