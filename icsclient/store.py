@@ -963,9 +963,8 @@ class SqliteStore(Store):
         return _from_row(OutboxEntry, rows[0]) if rows else None
 
     def _list_outbox(self, states: frozenset[OutboxState] | None) -> list[OutboxEntry]:
-        where, params = "", [s.value for s in sorted(states or (), key=lambda s: s.value)]
-        if states is not None:
-            where = f"WHERE state IN ({', '.join('?' * len(params))})"
+        params = [s.value for s in states or ()]
+        where = "" if states is None else f"WHERE state IN ({', '.join('?' * len(params))})"
         rows = self._read(
             "outbox", f"SELECT {_OUTBOX_COLUMNS} FROM outbox {where} ORDER BY rowid", params
         )
