@@ -303,7 +303,9 @@ def _parse_body(segments: Sequence[Segment], reference: str) -> CusresResponse:
         notes.append(f"CNT+55 count {count[:20]!r} is not a number")
         count = None
     status = first.get(("FTX", "AHN"))
-    status_parts = status.elements[3][1:] if status is not None and len(status) > 3 else ()
+    status_parts: tuple[str, ...] = (
+        status.elements[3][1:] if status is not None and len(status.elements) > 3 else ()
+    )
     status_text = " ".join(c for c in status_parts if c)
     ftx = {
         q: _text(first[("FTX", q)]) or None for q in ("ACX", "ADN", "AAH") if ("FTX", q) in first
