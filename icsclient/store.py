@@ -28,6 +28,7 @@ import enum
 import os
 import sqlite3
 import threading
+import time
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -738,6 +739,12 @@ def _from_row(make: Callable[..., _E], row: sqlite3.Row) -> _E:
     )
 
 
+def _is_busy(exc: sqlite3.Error) -> bool:
+    """Whether SQLite said SQLITE_BUSY (5), in any of its extended forms."""
+    code = getattr(exc, "sqlite_errorcode", None)  # Python >= 3.11
+    return (code & 0xFF) == 5 if isinstance(code, int) else "database is locked" in str(exc)
+
+
 def _same(value: object) -> object:
     return value
 
@@ -817,38 +824,55 @@ class SqliteStore(Store):
         self._lock = threading.RLock()
         self._pid = os.getpid()
 
-    def _error(self, op: str, exc: sqlite3.Error) -> StoreError:
-        return StoreError(f"{op} failed on SQLite ledger {self.path!r}: {exc}")
-
     def _open(self) -> sqlite3.Connection:
-        try:
+        with self._mapped("open"):
             conn = sqlite3.connect(
                 self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False
             )
-        except sqlite3.Error as exc:
-            raise self._error("open", exc) from exc
+            try:
+                self._prepare(conn)
+            except BaseException:
+                conn.close()
+                raise
+        return conn
+
+    def _set_wal(self, conn: sqlite3.Connection) -> None:
+        """Switch to WAL, retrying while another process switches the same new file.
+
+        SQLite answers a concurrent journal-mode change with "database is locked" at once,
+        without waiting on the busy timeout, so wait here (up to ``timeout``).
+        """
+        deadline = time.monotonic() + self.timeout
+        pause = 0.001
+        while True:
+            try:
+                conn.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc) or time.monotonic() + pause > deadline:
+                    raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.05)
+
+    def _prepare(self, conn: sqlite3.Connection) -> None:
+        """Set the journal and sync modes; create the tables in a new file."""
         conn.row_factory = sqlite3.Row
-        try:
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = FULL")
+        self._set_wal(conn)
+        conn.execute("PRAGMA synchronous = FULL")
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version == _SCHEMA_VERSION:
+            return
+        with conn:  # one transaction, so that concurrent first opens create the tables once
+            conn.execute("BEGIN IMMEDIATE")
             version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version != _SCHEMA_VERSION:
-                conn.execute("BEGIN IMMEDIATE")
-                version = conn.execute("PRAGMA user_version").fetchone()[0]
-                if version == 0:
-                    for statement in _SCHEMA:
-                        conn.execute(statement)
-                conn.execute("COMMIT")
-        except sqlite3.Error as exc:
-            conn.close()
-            raise self._error("open", exc) from exc
+            if version == 0:
+                for statement in _SCHEMA:
+                    conn.execute(statement)
         if version not in (0, _SCHEMA_VERSION):
-            conn.close()
             raise StoreError(
                 f"SQLite ledger {self.path!r} has schema version {version}; "
                 f"this icsclient knows version {_SCHEMA_VERSION}"
             )
-        return conn
 
     @contextmanager
     def _session(self, op: str) -> Iterator[sqlite3.Connection]:
@@ -880,22 +904,19 @@ class SqliteStore(Store):
                         pass  # the original error matters; SQLite rolls back on close anyway
                 raise
 
+    @contextmanager
+    def _mapped(self, op: str) -> Iterator[None]:
+        """Turn an ``sqlite3.Error`` into a :class:`StoreError` naming ``op`` and the file."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise StoreError(f"{op} failed on SQLite ledger {self.path!r}: {exc}") from exc
+
     def _run(
         self, conn: sqlite3.Connection, op: str, sql: str, params: Iterable[object] = ()
     ) -> list[sqlite3.Row]:
-        try:
+        with self._mapped(op):
             return conn.execute(sql, tuple(params)).fetchall()
-        except sqlite3.Error as exc:
-            raise self._error(op, exc) from exc
-
-    def _exec(
-        self, conn: sqlite3.Connection, op: str, sql: str, params: Iterable[object]
-    ) -> sqlite3.Cursor:
-        """Run a statement that returns no rows."""
-        try:
-            return conn.execute(sql, tuple(params))
-        except sqlite3.Error as exc:
-            raise self._error(op, exc) from exc
 
     def _read(self, op: str, sql: str, params: Iterable[object] = ()) -> list[sqlite3.Row]:
         with self._session(op) as conn:
@@ -1003,12 +1024,11 @@ class SqliteStore(Store):
         values: Mapping[str, Any],
     ) -> int:
         assignments = ", ".join(f"{name} = ?" for name in values)
-        return self._exec(
-            conn,
-            op,
-            f"UPDATE {table} SET {assignments} WHERE {party} = ? AND icr = ?",
-            (*map(_to_sql, values.values()), who, icr),
-        ).rowcount
+        with self._mapped(op):
+            return conn.execute(
+                f"UPDATE {table} SET {assignments} WHERE {party} = ? AND icr = ?",
+                (*map(_to_sql, values.values()), who, icr),
+            ).rowcount
 
     # ------------------------------------------------------------ inbox
 
@@ -1051,12 +1071,11 @@ class SqliteStore(Store):
 
     def _quarantine(self, received: datetime, raw: bytes, reason: str) -> int:
         with self._write("quarantine") as conn:
-            cur = self._exec(
-                conn,
-                "quarantine",
-                "INSERT INTO quarantine (received, raw, reason) VALUES (?, ?, ?)",
-                (_to_sql(received), raw, reason),
-            )
+            with self._mapped("quarantine"):
+                cur = conn.execute(
+                    "INSERT INTO quarantine (received, raw, reason) VALUES (?, ?, ?)",
+                    (_to_sql(received), raw, reason),
+                )
             return int(cur.lastrowid or 0)
 
     def _quarantined(self) -> list[QuarantineEntry]:

@@ -436,6 +436,30 @@ def test_processes_never_share_a_number(tmp_path: Path) -> None:
     assert sorted(n for numbers in results for n in numbers) == list(range(1, 1201))
 
 
+def _open_and_draw(path: str, start: Any, out: Any) -> None:
+    start.wait()
+    try:
+        out.put(SqliteStore(path).allocate_icr(SITE))
+    except StoreError as exc:
+        out.put(str(exc))
+
+
+def test_processes_may_open_a_new_file_at_once(tmp_path: Path) -> None:
+    """Switching a new file to WAL races; no opener may fail with "database is locked"."""
+    ctx = _ctx()
+    for round_ in range(12):
+        path = str(tmp_path / f"new{round_}.db")
+        start, out = ctx.Event(), ctx.Queue()
+        procs = [ctx.Process(target=_open_and_draw, args=(path, start, out)) for _ in range(6)]
+        for p in procs:
+            p.start()
+        start.set()
+        got = [out.get(timeout=60) for _ in procs]
+        for p in procs:
+            p.join(10)
+        assert sorted(got, key=str) == [1, 2, 3, 4, 5, 6]
+
+
 def _hold_in_build(path: str, entered: Any, seconds: float) -> None:
     def build(icr: str) -> tuple[bytes, bytes]:
         entered.set()
