@@ -32,9 +32,9 @@ def fixture(name: str) -> bytes:
     return (FIXTURES / name).read_bytes()
 
 
-def lodged(n: int = 2, icr: int | str = "00000000001234", **kw: object) -> bytes:
+def lodged(n: int = 2, icr: int | str = "00000000001234", *, test: bool = False) -> bytes:
     return build_interchange(
-        "AAA676Y", [("CUSCAR", [BGM, Segment("FTX", "AAA")])] * n, icr, prepared=WHEN, **kw
+        "AAA676Y", [("CUSCAR", [BGM, Segment("FTX", "AAA")])] * n, icr, prepared=WHEN, test=test
     )
 
 

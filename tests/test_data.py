@@ -133,7 +133,8 @@ def test_normalise_text_reports_what_it_changed() -> None:
     ]
     assert "'€' (U+20AC)" in str(changes[0]) and "2 character(s)" in str(changes[0])
     result = normalise_text("Plain text, ÄÖÜ ok")
-    assert result == ("Plain text, ÄÖÜ ok", ()) and not result.changed
+    assert not result.changed
+    assert result == ("Plain text, ÄÖÜ ok", ())
 
 
 def test_normalise_text_per_syntax_level() -> None:
