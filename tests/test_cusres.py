@@ -180,7 +180,7 @@ SEGMENT = st.builds(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.lists(SEGMENT, max_size=15))
 def test_arbitrary_segments_raise_only_icsclient_errors(segments: list[Segment]) -> None:
     try:
