@@ -413,17 +413,19 @@ def test_threads_share_one_store(kind: str, tmp_path: Path) -> None:
 
 
 def _draw(path: str, count: int, start: Any, out: Any) -> None:
-    store = SqliteStore(path)
     start.wait()
-    out.put([store.allocate_icr(SITE) for _ in range(count)])
+    try:
+        store = SqliteStore(path)
+        out.put([store.allocate_icr(SITE) for _ in range(count)])
+    except StoreError as exc:
+        out.put(str(exc))
 
 
-def test_processes_never_share_a_number(tmp_path: Path) -> None:
-    path = str(tmp_path / "l.db")
-    SqliteStore(path).close()
+def _race(path: str, processes: int, count: int) -> list[Any]:
+    """What each of ``processes`` processes, started at once, drew (or the error it met)."""
     ctx = _ctx()
     start, out = ctx.Event(), ctx.Queue()
-    procs = [ctx.Process(target=_draw, args=(path, 300, start, out)) for _ in range(4)]
+    procs = [ctx.Process(target=_draw, args=(path, count, start, out)) for _ in range(processes)]
     for p in procs:
         p.start()
     start.set()
@@ -431,33 +433,23 @@ def test_processes_never_share_a_number(tmp_path: Path) -> None:
     for p in procs:
         p.join(10)
         assert p.exitcode == 0
+    return results
+
+
+def test_processes_never_share_a_number(tmp_path: Path) -> None:
+    path = str(tmp_path / "l.db")
+    SqliteStore(path).close()
+    results = _race(path, 4, 300)
     for numbers in results:
         assert numbers == sorted(numbers)  # each process sees its own numbers rise
     assert sorted(n for numbers in results for n in numbers) == list(range(1, 1201))
 
 
-def _open_and_draw(path: str, start: Any, out: Any) -> None:
-    start.wait()
-    try:
-        out.put(SqliteStore(path).allocate_icr(SITE))
-    except StoreError as exc:
-        out.put(str(exc))
-
-
 def test_processes_may_open_a_new_file_at_once(tmp_path: Path) -> None:
     """Switching a new file to WAL races; no opener may fail with "database is locked"."""
-    ctx = _ctx()
     for round_ in range(12):
-        path = str(tmp_path / f"new{round_}.db")
-        start, out = ctx.Event(), ctx.Queue()
-        procs = [ctx.Process(target=_open_and_draw, args=(path, start, out)) for _ in range(6)]
-        for p in procs:
-            p.start()
-        start.set()
-        got = [out.get(timeout=60) for _ in procs]
-        for p in procs:
-            p.join(10)
-        assert sorted(got, key=str) == [1, 2, 3, 4, 5, 6]
+        results = _race(str(tmp_path / f"new{round_}.db"), 6, 1)
+        assert sorted(results, key=str) == [[1], [2], [3], [4], [5], [6]]
 
 
 def _hold_in_build(path: str, entered: Any, seconds: float) -> None:
