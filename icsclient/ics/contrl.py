@@ -40,6 +40,7 @@ __all__ = [
     "SegmentError",
     "build_contrl",
     "build_contrl_interchange",
+    "contrl_interchange",
     "parse_contrl",
     "parse_contrl_all",
 ]
@@ -48,7 +49,26 @@ MAX_ELEMENT_ERRORS = 99
 """The most UCD segments a CONTRL may carry under one UCS."""
 
 
-class ActionCode(int):
+class _Code(int):
+    """An ``int`` code that knows its meaning from a service code list."""
+
+    @property
+    def meaning(self) -> str:
+        """The code's meaning from its code list."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({int(self)}: {self.meaning})"
+
+    def __str__(self) -> str:
+        return int.__repr__(self)
+
+    def describe(self) -> str:
+        """The meaning followed by the code, e.g. ``"data element too long (39)"``."""
+        return f"{self.meaning} ({int(self)})"
+
+
+class ActionCode(_Code):
     """A 0083 action code: an ``int`` (``4``, ``7``, ``8``) that knows its :attr:`meaning`."""
 
     @property
@@ -61,30 +81,14 @@ class ActionCode(int):
         """One word for the action: ``rejected`` (4), ``acknowledged`` (7), ``received`` (8)."""
         return {4: "rejected", 7: "acknowledged", 8: "received"}.get(int(self), f"action {self}")
 
-    def __repr__(self) -> str:
-        return f"ActionCode({int(self)}: {self.meaning})"
 
-    def __str__(self) -> str:
-        return int.__repr__(self)
-
-
-class ErrorCode(int):
+class ErrorCode(_Code):
     """A 0085 syntax error code: an ``int`` (e.g. ``39``) that knows its :attr:`meaning`."""
 
     @property
     def meaning(self) -> str:
         """The code's meaning from the 0085 code list."""
         return syntax_error_meaning(int(self))
-
-    def __repr__(self) -> str:
-        return f"ErrorCode({int(self)}: {self.meaning})"
-
-    def __str__(self) -> str:
-        return int.__repr__(self)
-
-    def describe(self) -> str:
-        """``"data element too long (39)"``."""
-        return f"{self.meaning} ({int(self)})"
 
 
 def _where(tag: str | None, element: int | None, component: int | None) -> str:
@@ -441,7 +445,9 @@ def messages_of_type(
     return found
 
 
-def parse_contrl_all(source: Interchange | bytes | bytearray | memoryview) -> tuple[ContrlReport, ...]:
+def parse_contrl_all(
+    source: Interchange | bytes | bytearray | memoryview,
+) -> tuple[ContrlReport, ...]:
     """Every CONTRL message of an interchange, read with :func:`parse_contrl`."""
     return tuple(_parse_body(m.segments, m.reference) for m in messages_of_type(source, "CONTRL"))
 
@@ -579,14 +585,42 @@ def build_contrl_interchange(
     ``prepared`` (an aware datetime) or ``clock()`` gives the UNB time.
     """
     body = build_contrl(received, findings, list_accepted=list_accepted)
+    return contrl_interchange(
+        body,
+        sender=sender,
+        icr=icr,
+        recipient=received.sender,
+        test=received.test if test is None else test,
+        prepared=prepared,
+        clock=clock,
+    )
+
+
+def contrl_interchange(
+    body: Sequence[Segment],
+    *,
+    sender: str,
+    icr: int | str,
+    recipient: str,
+    test: bool,
+    prepared: datetime | None = None,
+    clock: Callable[[], datetime] | None = None,
+    owner: str | None = None,
+) -> bytes:
+    """An interchange holding one CONTRL message with ``body``; it asks for no acknowledgement.
+
+    ``prepared`` (an aware datetime) or ``clock()`` gives the UNB time (the envelope
+    builder's clock when neither is given).
+    """
     if prepared is None and clock is not None:
         prepared = clock()
     return build_interchange(
         sender,
         [("CONTRL", body)],
         icr,
-        recipient=received.sender,
-        test=received.test if test is None else test,
+        recipient=recipient,
+        test=test,
         prepared=prepared,
+        owner=owner,
         ack_request=False,
     )

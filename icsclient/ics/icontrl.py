@@ -21,7 +21,7 @@ from datetime import datetime
 from ..edifact.envelope import Interchange
 from ..edifact.segment import Segment
 from ..errors import BuildError
-from .envelope import build_interchange
+from .contrl import contrl_interchange
 from .names import CCF_SITE
 
 __all__ = ["build_icontrl", "icontrl_segments", "needs_acknowledgement"]
@@ -92,15 +92,13 @@ def build_icontrl(
             f"interchange {received.control_reference!r} is addressed to "
             f"{received.recipient!r}, not to {sender!r}: acknowledge it as its recipient"
         )
-    if prepared is None and clock is not None:
-        prepared = clock()
-    return build_interchange(
-        sender,
-        [("CONTRL", body)],
-        icr,
+    return contrl_interchange(
+        body,
+        sender=sender,
+        icr=icr,
         recipient=recipient,
         test=received.test if test is None else test,
         prepared=prepared,
+        clock=clock,
         owner=owner,
-        ack_request=False,
     )
