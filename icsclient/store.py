@@ -183,6 +183,13 @@ def _text(value: object, what: str) -> str | None:
     return value
 
 
+def _state(value: object) -> OutboxState:
+    try:
+        return OutboxState(value)
+    except ValueError:
+        raise StoreError(f"unknown outbox state {value!r}") from None
+
+
 def _no_outbox_entry(site: str, icr: str) -> StoreError:
     return StoreError(f"no outbox entry for site {site!r} ICR {icr!r}")
 
@@ -293,7 +300,7 @@ class Store(abc.ABC):
             return self._list_outbox(None)
         if isinstance(states, OutboxState):
             states = (states,)
-        return self._list_outbox(frozenset(OutboxState(s) for s in states))
+        return self._list_outbox(frozenset(_state(s) for s in states))
 
     def due(self, now: datetime) -> list[OutboxEntry]:
         """Entries in state SENT whose ``next_resend`` is at or before ``now``, earliest first."""
@@ -377,10 +384,7 @@ class Store(abc.ABC):
         """
         at = _utc(now, "now")
         text = _text(detail, "detail")
-        try:
-            new = OutboxState(state)
-        except ValueError:
-            raise StoreError(f"unknown outbox state {state!r}") from None
+        new = _state(state)
         self._update_outbox(
             _key(site, "site"),
             _key(icr, "icr"),
