@@ -100,6 +100,12 @@ def _where(tag: str | None, element: int | None, component: int | None) -> str:
     return ", ".join(parts)
 
 
+def _located(error: ErrorCode, tag: str | None, element: int | None, component: int | None) -> str:
+    """``"UNT, element 2: <meaning> (29)"``, or just the meaning and code without a place."""
+    where = _where(tag, element, component)
+    return f"{where}: {error.describe()}" if where else error.describe()
+
+
 def _position(element: int | None, component: int | None) -> Element | None:
     """S011 (data element identification) for a position, or ``None``."""
     if element is None:
@@ -178,8 +184,7 @@ class MessageReport:
         head = f"message {self.reference} ({self.type or 'unknown type'}) {self.action.word}"
         details: list[str] = []
         if self.error is not None:
-            where = _where(self.segment_tag, self.element, self.component)
-            details.append(f"{where}: {self.error.describe()}" if where else self.error.describe())
+            details.append(_located(self.error, self.segment_tag, self.element, self.component))
         for seg in self.segment_errors:
             details.extend(seg.describe())
         if not details:
@@ -284,8 +289,7 @@ class ContrlReport:
             "accepted" if self.accepted else self.action.word
         )
         if self.error is not None:
-            where = _where(self.segment_tag, self.element, self.component)
-            head += f": {where}: {self.error.describe()}" if where else f": {self.error.describe()}"
+            head += ": " + _located(self.error, self.segment_tag, self.element, self.component)
         return "\n".join([head, *(m.explain() for m in self.messages)])
 
 
