@@ -38,7 +38,8 @@ from typing import Any, TypeVar
 import attrs
 
 from .errors import BuildError, StoreError
-from .ics.sequence import check_icr_number, check_site, following, format_icr
+from .ics.names import check_site_id
+from .ics.sequence import check_icr_number, following, format_icr
 
 __all__ = [
     "InboxEntry",
@@ -221,11 +222,11 @@ class Store(abc.ABC):
         number is used for good, even if no interchange is ever sent with it; to tie the
         number to the interchange built with it, use :meth:`allocate_and_record`.
         """
-        return self._allocate(check_site(site))
+        return self._allocate(check_site_id(site))
 
     def peek_icr(self, site: str) -> int:
         """The number :meth:`allocate_icr` would hand out next for ``site``, without using it."""
-        return self._peek(check_site(site))
+        return self._peek(check_site_id(site))
 
     def set_next_icr(self, site: str, next_value: int) -> None:
         """Make ``next_value`` (1..99999999999999) the next number handed out for ``site``.
@@ -233,7 +234,7 @@ class Store(abc.ABC):
         For administrators.  An ICR already recorded in the outbox is still never reused:
         :meth:`allocate_and_record` refuses it.
         """
-        self._set_next(check_site(site), check_icr_number(next_value))
+        self._set_next(check_site_id(site), check_icr_number(next_value))
 
     def allocate_and_record(
         self,
@@ -254,7 +255,7 @@ class Store(abc.ABC):
         a crash at any point either the outbox holds the entry with that ICR or the sequence
         did not advance.  Returns the new :attr:`OutboxState.QUEUED` entry.
         """
-        check_site(site)
+        check_site_id(site)
         created = _utc(now, "now")
         if isinstance(message_count, bool) or not isinstance(message_count, int):
             raise BuildError(f"message_count must be an integer, got {message_count!r}")

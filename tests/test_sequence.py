@@ -10,7 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from icsclient.errors import BuildError
-from icsclient.ics.sequence import ICR_MAX, IcrSequence, following, format_icr
+from icsclient.ics.names import MAX_ICR
+from icsclient.ics.sequence import IcrSequence, following, format_icr
 from icsclient.store import MemoryStore, SqliteStore, Store
 
 STORES: dict[str, Callable[[], Store]] = {
@@ -45,8 +46,8 @@ def test_reset_sets_the_next_number(seq: IcrSequence) -> None:
     seq.reset("AAA676Y", 1000)
     assert seq.next("AAA676Y") == "1000"
     assert seq.next("AAA676Y") == "1001"
-    seq.reset("AAA676Y", ICR_MAX)
-    assert [seq.next("AAA676Y"), seq.next("AAA676Y")] == [str(ICR_MAX), "1"]
+    seq.reset("AAA676Y", MAX_ICR)
+    assert [seq.next("AAA676Y"), seq.next("AAA676Y")] == [str(MAX_ICR), "1"]
 
 
 def test_padded_format(seq: IcrSequence) -> None:
@@ -54,12 +55,12 @@ def test_padded_format(seq: IcrSequence) -> None:
     assert padded.next("AAA676Y") == "00000000000001"
     assert padded.next("AAA676Y", pad=False) == "2"
     assert seq.next("AAA676Y", pad=True) == "00000000000003"
-    seq.reset("AAA676Y", ICR_MAX)
+    seq.reset("AAA676Y", MAX_ICR)
     assert padded.next("AAA676Y") == "99999999999999"
     assert padded.next("AAA676Y") == "00000000000001"
 
 
-@given(number=st.integers(1, ICR_MAX))
+@given(number=st.integers(1, MAX_ICR))
 def test_format_icr(number: int) -> None:
     plain, padded = format_icr(number), format_icr(number, pad=True)
     assert plain.isdigit() and not plain.startswith("0") and int(plain) == number
@@ -67,27 +68,27 @@ def test_format_icr(number: int) -> None:
 
 
 @pytest.mark.parametrize("store_kind", sorted(STORES))
-@given(start=st.integers(1, ICR_MAX), count=st.integers(1, 30))
+@given(start=st.integers(1, MAX_ICR), count=st.integers(1, 30))
 def test_wraps_from_n14_to_one(store_kind: str, start: int, count: int) -> None:
     with STORES[store_kind]() as store:
         seq = IcrSequence(store)
         seq.reset("AAA676Y", start)
         drawn = [int(seq.next("AAA676Y")) for _ in range(count)]
-    assert drawn == [(start - 1 + i) % ICR_MAX + 1 for i in range(count)]
-    assert all(1 <= n <= ICR_MAX for n in drawn)
+    assert drawn == [(start - 1 + i) % MAX_ICR + 1 for i in range(count)]
+    assert all(1 <= n <= MAX_ICR for n in drawn)
 
 
-@given(start=st.integers(ICR_MAX - 5, ICR_MAX))
+@given(start=st.integers(MAX_ICR - 5, MAX_ICR))
 def test_wrap_near_the_top(start: int) -> None:
     seq = IcrSequence(MemoryStore())
     seq.reset("S", start)
-    drawn = [int(seq.next("S")) for _ in range(ICR_MAX - start + 3)]
-    assert drawn[-3:] == [ICR_MAX, 1, 2]
-    assert following(ICR_MAX) == 1
+    drawn = [int(seq.next("S")) for _ in range(MAX_ICR - start + 3)]
+    assert drawn[-3:] == [MAX_ICR, 1, 2]
+    assert following(MAX_ICR) == 1
 
 
 @pytest.mark.parametrize("store_kind", sorted(STORES))
-@given(ops=st.lists(st.tuples(sites, st.one_of(st.none(), st.integers(1, ICR_MAX))), max_size=40))
+@given(ops=st.lists(st.tuples(sites, st.one_of(st.none(), st.integers(1, MAX_ICR))), max_size=40))
 def test_each_site_has_its_own_sequence(store_kind: str, ops: list[tuple[str, int | None]]) -> None:
     """Draws and resets on interleaved sites behave like one independent counter per site."""
     model: dict[str, int] = {}
@@ -111,7 +112,7 @@ def test_each_site_has_its_own_sequence(store_kind: str, ops: list[tuple[str, in
 def test_invalid_site_ids_are_refused(seq: IcrSequence, site: Any) -> None:
     calls: list[Callable[[Any], object]] = [seq.next, seq.peek, lambda s: seq.reset(s, 1)]
     for call in calls:
-        with pytest.raises(BuildError, match="invalid site ID") as info:
+        with pytest.raises(BuildError, match="site ID must be") as info:
             call(site)
         assert repr(site) in str(info.value)
 
@@ -121,7 +122,7 @@ def test_valid_site_ids(seq: IcrSequence, site: str) -> None:
     assert seq.next(site) == "1"
 
 
-@pytest.mark.parametrize("value", [0, -1, ICR_MAX + 1, True, 1.0, "5", None])
+@pytest.mark.parametrize("value", [0, -1, MAX_ICR + 1, True, 1.0, "5", None])
 def test_reset_refuses_numbers_outside_n14(seq: IcrSequence, value: object) -> None:
     with pytest.raises(BuildError, match="invalid ICR number") as info:
         seq.reset("AAA676Y", value)  # type: ignore[arg-type]

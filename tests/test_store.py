@@ -20,7 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from icsclient.errors import BuildError, StoreError
-from icsclient.ics.sequence import ICR_MAX
+from icsclient.ics.names import MAX_ICR
 from icsclient.store import (
     InboxEntry,
     MemoryStore,
@@ -604,7 +604,7 @@ def test_sigkill_inside_build_consumes_no_number(tmp_path: Path, how: str) -> No
 def test_wrap_is_stored_durably(tmp_path: Path) -> None:
     path = tmp_path / "l.db"
     with SqliteStore(path) as store:
-        store.set_next_icr(SITE, ICR_MAX)
+        store.set_next_icr(SITE, MAX_ICR)
         assert store.allocate_and_record(SITE, edi, now=T0, pad=True).icr == "99999999999999"
     with SqliteStore(path) as store:
         assert store.allocate_icr(SITE) == 1

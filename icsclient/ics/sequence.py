@@ -2,62 +2,44 @@
 
 ICS rules §3: each creator site keeps its own sequence, starting at 1 and rising by 1 per new
 interchange, wrapping from ``99999999999999`` (n14) back to 1; a number must never be handed
-out twice.  This module holds the rule (:func:`following`), the formatting (:func:`format_icr`),
-the site ID check (:func:`check_site`) and :class:`IcrSequence`, the face a caller uses.  It does
-no I/O: the numbers themselves live in an :class:`IcrCounter`, which the stores in
-:mod:`icsclient.store` implement atomically (memory, SQLite).
+out twice.  This module holds the rule (:func:`following`), the formatting
+(:func:`format_icr`) and :class:`IcrSequence`, the face a caller uses; site IDs are checked by
+:func:`icsclient.ics.names.check_site_id`.  It does no I/O: the numbers live in an
+:class:`IcrCounter`, which the stores in :mod:`icsclient.store` implement atomically.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Protocol
 
 import attrs
 
 from ..errors import BuildError
+from .names import MAX_ICR, check_site_id
 
 __all__ = [
     "ICR_DIGITS",
-    "ICR_MAX",
     "IcrCounter",
     "IcrSequence",
     "check_icr_number",
-    "check_site",
     "following",
     "format_icr",
 ]
 
-ICR_MAX = 99_999_999_999_999
-"""The largest ICR (n14); the sequence wraps from here back to 1."""
-
 ICR_DIGITS = 14
 """Width of a zero-padded ICR, as the CCF writes its own."""
-
-_SITE = re.compile(r"[A-Z0-9]{1,35}")
-
-
-def check_site(site: object) -> str:
-    """Return ``site`` if it is a valid site ID, else raise :class:`~icsclient.errors.BuildError`.
-
-    A site ID is 1 to 35 characters of ``A``-``Z`` and ``0``-``9`` (UNB 0004 is an35); ICS
-    site IDs such as ``AAA676Y`` are 7 of those.
-    """
-    if not isinstance(site, str) or _SITE.fullmatch(site) is None:
-        raise BuildError(f"invalid site ID {site!r}: expected 1 to 35 characters of A-Z and 0-9")
-    return site
 
 
 def check_icr_number(value: object) -> int:
     """Return ``value`` if it is an ICR number, 1..99999999999999, else raise BuildError."""
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= ICR_MAX:
-        raise BuildError(f"invalid ICR number {value!r}: expected an integer from 1 to {ICR_MAX}")
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ICR:
+        raise BuildError(f"invalid ICR number {value!r}: expected an integer from 1 to {MAX_ICR}")
     return value
 
 
 def following(number: int) -> int:
     """The ICR after ``number``: ``number + 1``, or 1 after ``99999999999999``."""
-    return 1 if number >= ICR_MAX else number + 1
+    return 1 if number >= MAX_ICR else number + 1
 
 
 def format_icr(number: int, *, pad: bool = False) -> str:
@@ -108,14 +90,14 @@ class IcrSequence:
         The number is used once this returns, whether or not an interchange is ever sent
         with it.  ``pad`` overrides the sequence's default format for this call.
         """
-        return format_icr(self.store.allocate_icr(check_site(site)), pad=self._pad(pad))
+        return format_icr(self.store.allocate_icr(check_site_id(site)), pad=self._pad(pad))
 
     def peek(self, site: str, *, pad: bool | None = None) -> str:
         """The ICR :meth:`next` would hand out for ``site``, without using it.
 
         Another process may take that number first: use this for display, never to build.
         """
-        return format_icr(self.store.peek_icr(check_site(site)), pad=self._pad(pad))
+        return format_icr(self.store.peek_icr(check_site_id(site)), pad=self._pad(pad))
 
     def reset(self, site: str, next_value: int) -> None:
         """Make ``next_value`` (1..99999999999999) the next ICR handed out for ``site``.
@@ -123,7 +105,7 @@ class IcrSequence:
         For administrators only, e.g. to continue the sequence of another system that used
         the same site ID.  Going backwards makes the CCF see duplicates.
         """
-        self.store.set_next_icr(check_site(site), check_icr_number(next_value))
+        self.store.set_next_icr(check_site_id(site), check_icr_number(next_value))
 
     def _pad(self, pad: bool | None) -> bool:
         return self.pad if pad is None else pad
