@@ -27,8 +27,7 @@ def test_segment_construction_and_accessors() -> None:
     assert seg.get(0, 3) == "AIRCR"
     assert seg.get(2) == "9"
     assert seg.get(7, default="x") == "x"
-    assert seg[1] == ("S1", "1")
-    assert len(seg) == 3
+    assert seg.element(1) == ("S1", "1")
     assert str(seg) == "BGM+933:::AIRCR+S1:1+9'"
     assert repr(seg) == "Segment('BGM', ('933', '', '', 'AIRCR'), ('S1', '1'), '9')"
     assert seg == Segment("BGM", ["933", "", "", "AIRCR"], ("S1", "1"), ("9",))
@@ -98,6 +97,8 @@ def test_latin1_decoding() -> None:
         (b"UNB+1'FTX+a?'", "after the last segment terminator", 6, 2),
         (b"UNB+1'UNA:+.? '", "only allowed at the start", 6, 2),
         (b"UNA:+", "cut short", 0, 0),
+        (b"UNB+1'\r\nFTX+a??b?'c'XX+1'", "invalid segment tag 'XX'", 20, 3),
+        (b"UNB+1'FTX+a?''FTX+b?x'", "not a service character", 19, 3),
         (b"UNA::::::UNB'", "invalid UNA", 0, 0),
     ],
 )
@@ -109,6 +110,11 @@ def test_malformed_input_names_offset_and_segment(
     assert info.value.offset == offset
     assert info.value.segment_number == number
     assert f"byte offset {offset}" in str(info.value)
+
+
+def test_private_use_sentinels_in_text_input_are_refused() -> None:
+    with pytest.raises(EdifactSyntaxError, match="U\\+E001"):
+        list(iter_segments("UNB+1'FTX+\ue001'"))
 
 
 def test_serializer_refuses_what_unoc_cannot_carry() -> None:

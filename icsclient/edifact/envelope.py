@@ -19,7 +19,7 @@ from ..errors import EnvelopeError
 from .charsets import SUPPORTED_SYNTAXES, describe_char, invalid_char_pattern
 from .codes import syntax_error_meaning
 from .segment import DEFAULT_CHARS, Segment, ServiceChars
-from .serializer import serialize_segment
+from .serializer import iter_serialized
 from .tokenizer import SegmentReader, Source, iter_segments
 
 _SERVICE_TAGS = frozenset({"UNB", "UNZ", "UNH", "UNT", "UNG", "UNE"})
@@ -161,7 +161,7 @@ class Interchange:
         write_una = self.una if una is None else una
         syntax = self.syntax_id if self.syntax_id in SUPPORTED_SYNTAXES else "UNOC"
         parts = [chars.una] if write_una else []
-        parts.extend(serialize_segment(s, chars, charset=syntax) for s in self.segments())
+        parts.extend(iter_serialized(self.segments(), chars, charset=syntax))
         return "".join(parts).encode("latin-1")
 
 
@@ -335,7 +335,7 @@ def _build(
             check.add(13, "UNB", None, "the interchange is empty: no UNB")
         else:
             check.add(13, "UNB", 1, f"the interchange starts with {first.tag}, not UNB")
-        unb = Segment._make("UNB", ())
+        unb = Segment._make(("UNB", ()))
         rest: Iterable[Segment] = [first] if first is not None else []
         number = 0
     else:
@@ -351,10 +351,8 @@ def _build(
         )
     )
     char_syntax = syntax if syntax in SUPPORTED_SYNTAXES else "UNOC"
-    if reader is not None:
-        # from here on the tokenizer flags segments holding characters outside the repertoire
-        reader.invalid_chars = invalid_char_pattern(char_syntax)
-        flagged = reader.flagged
+    if reader is not None and char_syntax == "UNOC":
+        flagged = reader.flagged  # the tokenizer flags what UNOC cannot carry
     else:
         bad = invalid_char_pattern(char_syntax)
         flagged = set()

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from typing import Any, ClassVar
+from typing import Any, NamedTuple
 
 import attrs
 
@@ -58,7 +57,12 @@ class ServiceChars:
 DEFAULT_CHARS = ServiceChars()
 
 
-class Segment:
+class _SegmentBase(NamedTuple):
+    tag: str
+    elements: tuple[Element, ...]
+
+
+class Segment(_SegmentBase):
     """One EDIFACT segment: a ``tag`` and its data ``elements``.
 
     Each element is a tuple of component strings, whether it has one component or
@@ -66,16 +70,13 @@ class Segment:
 
         Segment("BGM", ("933", "", "", "AIRCR"), ("S1", "1"), "9")
 
-    Segments are immutable, hashable and compare by value.
+    Segments are immutable, hashable and compare by value.  (A segment is a named
+    2-tuple ``(tag, elements)`` underneath, which is what makes tokenizing fast.)
     """
 
-    __slots__ = ("tag", "elements")
-    tag: str
-    elements: tuple[Element, ...]
+    __slots__ = ()
 
-    _frozen_msg: ClassVar[str] = "Segment is immutable"
-
-    def __init__(self, tag: str, *elements: str | tuple[str, ...] | list[str]) -> None:
+    def __new__(cls, tag: str, *elements: str | tuple[str, ...] | list[str]) -> Segment:
         if not isinstance(tag, str) or not _TAG.match(tag):
             raise BuildError(f"segment tag must be three characters A-Z/0-9, got {tag!r}")
         normalised: list[Element] = []
@@ -95,33 +96,10 @@ class Segment:
                         f"got {type(component).__name__}"
                     )
             normalised.append(tuple(element))
-        object.__setattr__(self, "tag", tag)
-        object.__setattr__(self, "elements", tuple(normalised))
+        return tuple.__new__(cls, (tag, tuple(normalised)))
 
-    @classmethod
-    def _make(cls, tag: str, elements: tuple[Element, ...]) -> Segment:
-        """Fast constructor for trusted input (the tokenizer)."""
-        seg = object.__new__(cls)
-        object.__setattr__(seg, "tag", tag)
-        object.__setattr__(seg, "elements", elements)
-        return seg
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise AttributeError(self._frozen_msg)
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(self._frozen_msg)
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Segment):
-            return NotImplemented
-        return self.tag == other.tag and self.elements == other.elements
-
-    def __hash__(self) -> int:
-        return hash((self.tag, self.elements))
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (Segment._make, (self.tag, self.elements))
+    def __getnewargs__(self) -> tuple[Any, ...]:
+        return (self.tag, *self.elements)
 
     def __repr__(self) -> str:
         parts = [repr(self.tag)]
@@ -134,14 +112,8 @@ class Segment:
 
         return serialize_segment(self, DEFAULT_CHARS, charset=None)
 
-    def __len__(self) -> int:
-        return len(self.elements)
-
-    def __iter__(self) -> Iterator[Element]:
-        return iter(self.elements)
-
-    def __getitem__(self, index: int) -> Element:
-        """The data element at ``index`` (0-based, the tag not counted)."""
+    def element(self, index: int) -> Element:
+        """The data element at 0-based ``index`` (the tag not counted)."""
         return self.elements[index]
 
     def get(self, element: int, component: int = 0, default: str = "") -> str:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Iterator
+from itertools import chain, islice
 
 from ..errors import BuildError
 from .charsets import describe_char, invalid_char_pattern
@@ -67,6 +69,43 @@ def serialize_segment(
     return f"{segment.tag}{chars.terminator}"
 
 
+_BATCH = 512
+
+
+def iter_serialized(
+    segments: Iterable[Segment], chars: ServiceChars = DEFAULT_CHARS, *, charset: str = "UNOC"
+) -> Iterator[str]:
+    """Serialized text of each segment, in order (fast path for segments needing no escape).
+
+    Segments are taken in batches: a batch whose components hold no service character and
+    no character outside ``charset`` is joined without looking at each component.
+    """
+    try:
+        bad = invalid_char_pattern(charset)
+    except KeyError:
+        raise BuildError(f"unsupported syntax level {charset!r}") from None
+    specials = chars.component + chars.element + chars.terminator
+    if chars.has_release:
+        specials += chars.release
+    attention = re.compile(f"[{re.escape(specials)}]|{bad.pattern}")
+    es, cs, term = chars.element, chars.component, chars.terminator
+    flat = chain.from_iterable
+    it = iter(segments)
+    while batch := list(islice(it, _BATCH)):
+        if attention.search("".join(flat(flat([s[1] for s in batch])))):
+            for seg in batch:
+                if attention.search("".join(flat(seg[1]))):
+                    yield serialize_segment(seg, chars, charset=charset)
+                elif seg[1]:
+                    yield f"{seg[0]}{es}{es.join(map(cs.join, seg[1]))}{term}"
+                else:
+                    yield f"{seg[0]}{term}"
+        else:
+            yield from [
+                f"{t}{es}{es.join(map(cs.join, e))}{term}" if e else f"{t}{term}" for t, e in batch
+            ]
+
+
 def serialize(
     segments: Iterable[Segment],
     *,
@@ -77,12 +116,8 @@ def serialize(
     """Serialize segments to bytes (Latin-1), preceded by a UNA when ``una`` is true.
 
     No line breaks are written.  ``syntax`` (UNOA, UNOB or UNOC) decides which characters
-    are refused.
+    are refused with a :class:`BuildError` naming segment, element and component.
     """
-    try:
-        invalid_char_pattern(syntax)
-    except KeyError:
-        raise BuildError(f"unsupported syntax level {syntax!r}") from None
     parts = [chars.una] if una else []
-    parts.extend(serialize_segment(s, chars, charset=syntax) for s in segments)
+    parts.extend(iter_serialized(segments, chars, charset=syntax))
     return "".join(parts).encode("latin-1")

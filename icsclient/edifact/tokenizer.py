@@ -7,11 +7,15 @@ checker.  The input is read in chunks and never held whole.
 
 from __future__ import annotations
 
+import gc
 import re
 from collections.abc import Iterator
+from itertools import repeat
+from operator import itemgetter
 from typing import IO, TypeAlias
 
 from ..errors import BuildError, EdifactSyntaxError
+from .charsets import tokenizer_invalid_pattern
 from .segment import DEFAULT_CHARS, Element, Segment, ServiceChars
 
 Source: TypeAlias = "bytes | bytearray | memoryview | str | IO[bytes]"
@@ -52,24 +56,27 @@ class SegmentReader(Iterator[Segment]):
     segments read so far (UNA not counted) and ``offset`` the byte offset of the next one.
     """
 
-    def __init__(self, data: Source, *, chunk_size: int = CHUNK_SIZE) -> None:
+    def __init__(
+        self, data: Source, *, chunk_size: int = CHUNK_SIZE, repertoire: str = "UNOC"
+    ) -> None:
         self._chunks = _chunks(data, chunk_size)
         self.service_chars: ServiceChars = DEFAULT_CHARS
         self.una: str | None = None
         self.skipped_prefix = 0
         self.segment_number = 0
         self.offset = 0
-        #: set by the envelope checker: segments whose raw text matches are added to
-        #: ``flagged`` (by segment number) for a detailed repertoire check
-        self.invalid_chars: re.Pattern[str] | None = None
+        #: numbers of the segments holding a character outside ``repertoire`` (a syntax
+        #: identifier); the envelope checker looks at those in detail
         self.flagged: set[int] = set()
+        self._invalid = tokenizer_invalid_pattern(repertoire)
         self._gen = self._run()
 
     def __next__(self) -> Segment:
         return next(self._gen)
 
-    def __iter__(self) -> SegmentReader:
-        return self
+    def __iter__(self) -> Iterator[Segment]:
+        # iterate the generator itself: no Python-level __next__ per segment
+        return self._gen
 
     def _error(self, message: str, offset: int, segment_number: int) -> EdifactSyntaxError:
         return EdifactSyntaxError(message, offset=offset, segment_number=segment_number)
@@ -99,113 +106,172 @@ class SegmentReader(Iterator[Segment]):
         self.una = una
         return rest[9:], offset + 9
 
+    def _blocks(self, pending: str, base: int) -> Iterator[tuple[str, int]]:
+        """Yield (text, offset) blocks that end just after an unescaped terminator."""
+        chars = self.service_chars
+        term = chars.terminator
+        rel = chars.release if chars.has_release else None
+        for chunk in self._chunks:
+            pending += chunk
+            cut = pending.rfind(term)
+            if rel is not None:
+                while cut > 0 and pending[cut - 1] == rel:
+                    run = cut - len(pending[:cut].rstrip(rel))
+                    if run % 2 == 0:
+                        break
+                    cut = pending.rfind(term, 0, cut - run)
+            if cut < 0:
+                if len(pending) > (1 << 26):
+                    raise self._error(
+                        f"no segment terminator {term!r} in 64 MiB", base, self.segment_number + 1
+                    )
+                continue
+            block, pending = pending[: cut + 1], pending[cut + 1 :]
+            yield block, base
+            base += len(block)
+        if pending:
+            yield pending, base
+
     def _run(self) -> Iterator[Segment]:
         pending, base = self._start()
         chars = self.service_chars
-        term, es, cs = chars.terminator, chars.element, chars.component
-        rel = chars.release if chars.has_release else None
-        number = 0
+        term, rel = chars.terminator, chars.release if chars.has_release else ""
+        # escaped pairs become private-use sentinels before splitting, and are restored in
+        # the components that hold them: no re-joining of split pieces needed
+        unescape = {
+            ord(s): ch
+            for s, ch in zip(_SENTINELS, (rel, term, chars.element, chars.component), strict=True)
+        }
+        escapes = [rel + ch for ch in (rel, term, chars.element, chars.component)]
         valid_tags: set[str] = set()
-        escaped = re.compile(re.escape(rel) + "(.)", re.S) if rel else None
-        allowed_escapes = {cs, es, term, rel} if rel else set()
-        exhausted = False
-        while True:
-            if not exhausted:
-                chunk = next(self._chunks, None)
-                if chunk is None:
-                    exhausted = True
-                else:
-                    pending += chunk
-                    if term not in chunk and len(pending) < (1 << 26):
-                        continue
-            pieces = pending.split(term)
-            pending = pieces.pop()
-            if rel is not None and pieces:
-                pieces = _merge_escaped(pieces, term, rel)
-                # a piece ending in an odd run of release characters escaped the terminator
-                # that followed it; if it is the last piece it must wait for more text
-                last = pieces[-1]
-                if (len(last) - len(last.rstrip(rel))) % 2:
-                    pending = pieces.pop() + term + pending
-            for text in pieces:
-                seg_offset = base
-                base += len(text) + 1
-                number += 1
-                if text and text[0] in "\r\n":
-                    stripped = text.lstrip("\r\n")
-                    seg_offset += len(text) - len(stripped)
-                    text = stripped
-                if not text:
-                    raise self._error("empty segment", seg_offset, number)
-                inv = self.invalid_chars
-                if inv is not None and inv.search(text):
-                    self.flagged.add(number)
-                if rel is None or rel not in text:
-                    parts = text.split(es)
-                    tag = parts[0]
-                    elements: tuple[Element, ...] = tuple([tuple(p.split(cs)) for p in parts[1:]])
-                else:
-                    if text.startswith("UNA"):
-                        raise self._error(
-                            "UNA service string advice is only allowed at the start",
-                            seg_offset,
-                            number,
-                        )
-                    tag, elements = self._split_escaped(
-                        text, es, cs, rel, escaped, allowed_escapes, seg_offset, number
-                    )
-                if tag not in valid_tags:
-                    if len(tag) == 3 and tag.isascii() and tag.isalnum() and tag.isupper():
-                        if tag == "UNA":
-                            raise self._error(
-                                "UNA service string advice is only allowed at the start",
-                                seg_offset,
-                                number,
-                            )
-                        valid_tags.add(tag)
-                    else:
-                        raise self._error(f"invalid segment tag {tag[:20]!r}", seg_offset, number)
-                self.segment_number = number
-                self.offset = base
-                yield Segment._make(tag, elements)
-            if exhausted:
-                break
-        rest = pending.strip("\r\n")
-        if rest:
-            lead = len(pending) - len(pending.lstrip("\r\n"))
-            raise self._error(
-                f"text after the last segment terminator {chars.terminator!r}: {rest[:20]!r}",
-                base + lead,
-                number + 1,
-            )
-
-    def _split_escaped(
-        self,
-        text: str,
-        es: str,
-        cs: str,
-        rel: str,
-        escaped: re.Pattern[str] | None,
-        allowed: set[str],
-        offset: int,
-        number: int,
-    ) -> tuple[str, tuple[Element, ...]]:
-        assert escaped is not None
-        for m in escaped.finditer(text):
-            if m.group(1) not in allowed:
+        una_at_start = re.compile(f"(?:^|{re.escape(term)}[\r\n]*)UNA")
+        for block, offset in self._blocks(pending, base):
+            first = self.segment_number + 1
+            escaped = False
+            clash = _SENTINEL_RE.search(block)
+            if clash:
+                k = clash.start()
                 raise self._error(
-                    f"release character {rel!r} before {m.group(1)!r}, which is not a "
-                    "service character",
-                    offset + m.start(),
-                    number,
+                    f"character U+{ord(block[k]):04X} is outside every supported repertoire",
+                    offset + k,
+                    first + block.count(term, 0, k),
                 )
-        parts = _merge_escaped(text.split(es), es, rel)
-        tag = parts[0]
-        elements: list[Element] = []
-        for part in parts[1:]:
-            comps = _merge_escaped(part.split(cs), cs, rel) if rel in part else part.split(cs)
-            elements.append(tuple([escaped.sub(r"\1", c) if rel in c else c for c in comps]))
-        return tag, tuple(elements)
+            if rel and rel in block:
+                for esc, sentinel in zip(escapes, _SENTINELS, strict=True):
+                    block = block.replace(esc, sentinel)
+                misplaced = una_at_start.search(block)
+                if misplaced:
+                    k = misplaced.end() - 3
+                    raise self._error(
+                        "UNA service string advice is only allowed at the start",
+                        offset + _original(block, k),
+                        first + block.count(term, 0, k),
+                    )
+                k = block.find(rel)
+                if k >= 0:
+                    nxt = block[k + 1 : k + 2]
+                    raise self._error(
+                        f"release character {rel!r} before {nxt!r}, which is not a service "
+                        "character"
+                        if nxt
+                        else f"release character {rel!r} at the end of the data",
+                        offset + _original(block, k),
+                        first + block.count(term, 0, k),
+                    )
+                escaped = True
+            pieces = block.split(term)
+            rest = pieces.pop()
+            if rest.strip("\r\n"):
+                k = len(block) - len(rest) + len(rest) - len(rest.lstrip("\r\n"))
+                raise self._error(
+                    f"text after the last segment terminator {term!r}: "
+                    f"{rest.strip(chr(13) + chr(10)).translate(unescape)[:20]!r}",
+                    offset + _original(block, k),
+                    first + len(pieces),
+                )
+            if "\n" in block or "\r" in block:
+                pieces = [p.lstrip("\r\n") if p[:1] in "\r\n" else p for p in pieces]
+            if self._invalid.search(block):
+                self.flagged.update(
+                    first + i for i, p in enumerate(pieces) if self._invalid.search(p)
+                )
+            gc_was_enabled = gc.isenabled()
+            gc.disable()  # building many small tuples: the collector would only slow it down
+            try:
+                segments = self._tokenize(pieces, valid_tags)
+                if escaped:
+                    for i, p in enumerate(pieces):
+                        if _SENTINEL_RE.search(p):
+                            tag, elements = segments[i]
+                            segments[i] = _new_segment(
+                                (
+                                    tag,
+                                    tuple(
+                                        [
+                                            tuple([c.translate(unescape) for c in e])
+                                            for e in elements
+                                        ]
+                                    ),
+                                )
+                            )
+            except _Fault as fault:
+                i = fault.index
+                raw = block.split(term)
+                k = sum(len(p) + 1 for p in raw[:i]) + len(raw[i]) - len(pieces[i])
+                raise self._error(fault.reason, offset + _original(block, k), first + i) from None
+            finally:
+                if gc_was_enabled:
+                    gc.enable()
+            self.segment_number += len(segments)
+            self.offset = offset + len(block)
+            yield from segments
+
+    def _tokenize(self, pieces: list[str], valid_tags: set[str]) -> list[Segment]:
+        """Segments from the texts of one block; a fault carries the piece's index."""
+        chars = self.service_chars
+        parts = list(map(str.split, pieces, repeat(chars.element)))
+        tags = list(map(_first, parts))
+        if not valid_tags.issuperset(tags):
+            for i, tag in enumerate(tags):
+                if tag not in valid_tags:
+                    _check_tag(tag, pieces[i], i)
+                    valid_tags.add(tag)
+        rep_cs = repeat(chars.component)
+        elements = [tuple(map(tuple, map(str.split, p[1:], rep_cs))) for p in parts]
+        return list(map(_new_segment, zip(tags, elements, strict=True)))
+
+
+class _Fault(Exception):
+    """A fault in the ``index``-th segment of a block."""
+
+    def __init__(self, reason: str, index: int) -> None:
+        self.reason = reason
+        self.index = index
+
+
+def _check_tag(tag: str, piece: str, index: int) -> None:
+    if not piece:
+        raise _Fault("empty segment", index)
+    if piece.startswith("UNA"):
+        raise _Fault("UNA service string advice is only allowed at the start", index)
+    if not (len(tag) == 3 and tag.isascii() and tag.isalnum() and tag.isupper()):
+        raise _Fault(f"invalid segment tag {tag[:20]!r}", index)
+
+
+_SENTINELS = ("\ue000", "\ue001", "\ue002", "\ue003")
+_SENTINEL_RE = re.compile("[\ue000-\ue003]")
+
+
+def _original(block: str, k: int) -> int:
+    """Offset in the original text of position ``k`` of a block whose escapes were folded."""
+    return k + len(_SENTINEL_RE.findall(block, 0, k))
+
+
+_first = itemgetter(0)
+
+
+def _new_segment(pair: tuple[str, tuple[Element, ...]]) -> Segment:
+    return tuple.__new__(Segment, pair)
 
 
 def _prefix_len(text: str) -> int:
@@ -220,28 +286,14 @@ def _prefix_len(text: str) -> int:
     return i
 
 
-def _merge_escaped(pieces: list[str], sep: str, rel: str) -> list[str]:
-    """Re-join pieces split at a separator that an odd run of release characters escaped."""
-    out: list[str] = []
-    carry: str | None = None
-    for piece in pieces:
-        if carry is not None:
-            piece = carry + sep + piece
-            carry = None
-        if piece.endswith(rel) and (len(piece) - len(piece.rstrip(rel))) % 2:
-            carry = piece
-        else:
-            out.append(piece)
-    if carry is not None:
-        out.append(carry)
-    return out
-
-
-def iter_segments(data: Source, *, chunk_size: int = CHUNK_SIZE) -> SegmentReader:
+def iter_segments(
+    data: Source, *, chunk_size: int = CHUNK_SIZE, repertoire: str = "UNOC"
+) -> SegmentReader:
     """Tokenize EDIFACT ``data`` (bytes, str or a binary file object) into segments.
 
     Returns a :class:`SegmentReader`, an iterator of :class:`Segment` that also exposes the
     service characters in use.  Malformed input raises :class:`EdifactSyntaxError` naming
-    the byte offset and the segment number.
+    the byte offset and the segment number.  (Characters U+E000-U+E003, which no EDIFACT
+    repertoire holds, are refused too: the tokenizer uses them internally.)
     """
-    return SegmentReader(data, chunk_size=chunk_size)
+    return SegmentReader(data, chunk_size=chunk_size, repertoire=repertoire)
