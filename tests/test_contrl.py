@@ -319,6 +319,44 @@ def test_build_then_parse_gives_the_same_findings(case: tuple[object, list[Findi
     assert {m.reference for m in report.rejected_messages} == rejected
 
 
+MUTATIONS = st.lists(
+    st.tuples(
+        st.sampled_from("rdi"), st.integers(0, 10**6), st.sampled_from(b"+:'?AZ019 \xe9\x80")
+    ),
+    min_size=1,
+    max_size=4,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(MUTATIONS)
+def test_a_gateway_answers_any_readable_interchange_or_refuses_cleanly(
+    mutations: list[tuple[str, int, int]],
+) -> None:
+    data = bytearray(lodged(3))
+    for op, where, byte in mutations:
+        at = where % len(data)
+        if op == "r":
+            data[at] = byte
+        elif op == "d":
+            del data[at]
+        else:
+            data.insert(at, byte)
+    try:
+        received = parse_interchange(bytes(data), strict=False)
+    except ReceivedError:
+        return
+    try:
+        answer = build_contrl_interchange(received, icr=1, prepared=WHEN)
+    except BuildError:
+        return
+    report = parse_contrl(answer)
+    issues = received.issues
+    assert report.rejected == any(f.message_reference is None for f in issues)
+    rejected = {f.message_reference for f in issues if f.message_reference is not None}
+    assert {m.reference for m in report.rejected_messages} == rejected
+
+
 SEGMENT = st.builds(
     lambda tag, elements: Segment(tag, *elements),
     st.sampled_from(["UCI", "UCM", "UCS", "UCD", "UCF", "BGM", "FTX"]),

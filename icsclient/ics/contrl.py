@@ -366,8 +366,7 @@ def _parse_body(segments: Sequence[Segment], reference: str) -> ContrlReport:
     for pos, seg in enumerate(segments[1:], start=3):
         r = _Reader(seg, pos, reference)
         if seg.tag == "UCM":
-            if not r.text(0):
-                raise r.fail(2, "message reference (0062) is missing")
+            # an empty 0062 is kept: it reports a message whose UNH lacked its reference
             element, component = r.location(5)
             messages.append(
                 MessageReport(
@@ -515,7 +514,10 @@ def build_contrl(
     ``("CONTRL", segments)``, or use :func:`build_contrl_interchange`.
 
     Raises :class:`~icsclient.errors.BuildError` when the received UNB lacks what a UCI
-    must quote (control reference, sender, recipient).
+    must quote (control reference, sender, recipient).  Quoted values are copied as
+    received; one the syntax level cannot carry makes :func:`build_contrl_interchange`
+    raise BuildError, and the gateway stays silent as the CCF does for an interchange in
+    the wrong format.
     """
     findings = tuple(received.issues if findings is None else findings)
     for f in findings:
@@ -587,6 +589,10 @@ def build_contrl_interchange(
     acknowledgement, and carries the test indicator of ``received`` unless ``test`` says
     otherwise.  ``findings`` and ``list_accepted`` are as for :func:`build_contrl`;
     ``prepared`` (an aware datetime) or ``clock()`` gives the UNB time.
+
+    Raises :class:`~icsclient.errors.BuildError` when no CONTRL can be written: the
+    received UNB lacks a value the UCI quotes, its sender is not a valid site ID to
+    address, or a quoted value cannot be carried by UNOC.
     """
     body = build_contrl(received, findings, list_accepted=list_accepted)
     return contrl_interchange(
