@@ -97,7 +97,109 @@ def decrypt_envelope(data: bytes, recipients: Sequence[Credentials]) -> Decrypte
     raise DecryptionError(GENERIC_MESSAGE)
 
 
+def _tlv(buf: bytes, pos: int, end: int) -> tuple[int, int, int]:
+    """Read one DER header at ``pos``: (tag byte, content start, content end).
+
+    Raises ValueError for indefinite lengths, multi-byte tags and overruns: callers then
+    take the general (asn1crypto) path.
+    """
+    if pos + 2 > end:
+        raise ValueError("truncated")
+    tag = buf[pos]
+    if tag & 0x1F == 0x1F:
+        raise ValueError("multi-byte tag")
+    first = buf[pos + 1]
+    pos += 2
+    if first < 0x80:
+        length = first
+    elif first == 0x80 or first > 0x84:
+        raise ValueError("indefinite or oversized length")
+    else:
+        count = first & 0x7F
+        length = int.from_bytes(buf[pos : pos + count], "big")
+        pos += count
+    if pos + length > end:
+        raise ValueError("overrun")
+    return tag, pos, pos + length
+
+
+def _peek_enveloped(data: bytes) -> tuple[bytes, bytes] | None:
+    """Find the RecipientInfos and content-encryption AlgorithmIdentifier of DER
+    EnvelopedData without parsing (or copying) the encrypted content.
+
+    Returns their DER, or ``None`` when the layout is anything else (BER, AuthEnveloped,
+    ...), for which the general path parses everything with asn1crypto.
+    """
+    try:
+        tag, pos, end = _tlv(data, 0, len(data))  # ContentInfo
+        if tag != 0x30:
+            return None
+        tag, start, stop = _tlv(data, pos, end)  # contentType
+        if tag != 0x06 or data[start:stop] != _OID_ENVELOPED_VALUE:
+            return None
+        tag, pos, end = _tlv(data, stop, end)  # [0] EXPLICIT
+        if tag != 0xA0:
+            return None
+        tag, pos, end = _tlv(data, pos, end)  # EnvelopedData
+        if tag != 0x30:
+            return None
+        tag, _, header = _tlv(data, pos, end)  # version
+        if tag != 0x02:
+            return None
+        tag, _, stop = _tlv(data, header, end)
+        if tag == 0xA0:  # originatorInfo
+            header = stop
+            tag, _, stop = _tlv(data, header, end)
+        if tag != 0x31:
+            return None
+        recipient_infos = data[header:stop]
+        tag, pos, eci_end = _tlv(data, stop, end)  # EncryptedContentInfo
+        if tag != 0x30:
+            return None
+        tag, _, stop = _tlv(data, pos, eci_end)  # contentType
+        tag, _, alg_stop = _tlv(data, stop, eci_end)  # AlgorithmIdentifier
+        if tag != 0x30:
+            return None
+        return recipient_infos, data[stop:alg_stop]
+    except (ValueError, IndexError):
+        return None
+
+
+# the content bytes of the id-envelopedData OID 1.2.840.113549.1.7.3
+_OID_ENVELOPED_VALUE = bytes.fromhex("2a864886f70d010703")
+
+
 def _decrypt(data: bytes, recipients: Sequence[Credentials]) -> Decrypted:
+    candidates = _candidates(recipients)
+    last_error: Exception | None = None
+    peeked = _peek_enveloped(data)
+    if peeked is not None:
+        # fast path: cryptography decrypts DER AES-CBC with RSA PKCS#1 v1.5 key transport
+        recipient_infos = cms.RecipientInfos.load(peeked[0])
+        cipher = algos.EncryptionAlgorithm.load(peeked[1])["algorithm"].native
+        if cipher in _FAST_CIPHERS:
+            for recipient_info in recipient_infos:
+                if recipient_info.name != "ktri":
+                    continue
+                ktri = recipient_info.chosen
+                key_transport = ktri["key_encryption_algorithm"]["algorithm"].native
+                if (
+                    key_transport != "rsaes_pkcs1v15"
+                    or ktri["rid"].name != "issuer_and_serial_number"
+                ):
+                    continue
+                for candidate in candidates:
+                    if not _matches(ktri["rid"], candidate):
+                        continue
+                    creds = candidate.credentials
+                    key = creds.private_key
+                    if not isinstance(key, rsa.RSAPrivateKey):
+                        continue
+                    try:
+                        content = pkcs7.pkcs7_decrypt_der(data, creds.certificate, key, [])
+                        return Decrypted(content, cipher, key_transport, creds.certificate)
+                    except Exception as exc:  # fall through to the general path
+                        last_error = exc
     info = cms.ContentInfo.load(data)
     kind = info["content_type"].native
     envelope = info["content"]
@@ -107,10 +209,7 @@ def _decrypt(data: bytes, recipients: Sequence[Credentials]) -> Decrypted:
         eci = envelope["auth_encrypted_content_info"]
     else:
         raise ValueError("not an enveloped-data content")
-    algorithm = eci["content_encryption_algorithm"]
-    cipher = algorithm["algorithm"].native
-    candidates = _candidates(recipients)
-    last_error: Exception | None = None
+    cipher = eci["content_encryption_algorithm"]["algorithm"].native
     for recipient_info in envelope["recipient_infos"]:
         if recipient_info.name != "ktri":
             continue
@@ -120,20 +219,6 @@ def _decrypt(data: bytes, recipients: Sequence[Credentials]) -> Decrypted:
             if not _matches(ktri["rid"], candidate):
                 continue
             creds = candidate.credentials
-            if (
-                kind == "enveloped_data"
-                and cipher in _FAST_CIPHERS
-                and key_transport == "rsaes_pkcs1v15"
-                and ktri["rid"].name == "issuer_and_serial_number"
-            ):
-                try:
-                    assert isinstance(creds.private_key, rsa.RSAPrivateKey)
-                    content = pkcs7.pkcs7_decrypt_der(
-                        data, creds.certificate, creds.private_key, []
-                    )
-                    return Decrypted(content, cipher, key_transport, creds.certificate)
-                except Exception as exc:  # e.g. BER inside: try the general path
-                    last_error = exc
             try:
                 cek = _unwrap_key(ktri, creds)
                 if kind == "enveloped_data":

@@ -8,13 +8,14 @@ verified over the bytes sliced out here, exactly as received.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import email.parser
 import email.policy
 import email.utils
+import operator
 import re
 import secrets
+import struct
 from email.header import decode_header, make_header
 from email.message import Message
 
@@ -28,9 +29,23 @@ _HEADER_END = re.compile(rb"\r?\n\r?\n")
 _HEADER_PARSER = email.parser.BytesHeaderParser(policy=email.policy.compat32)
 
 
-def b64_lines(data: bytes | memoryview) -> bytes:
-    """Base64 in 76-character lines, each ended by CRLF (RFC 2045)."""
-    return base64.encodebytes(data).replace(b"\n", CRLF)
+_LINE = struct.Struct("76s")
+
+
+def b64_lines(data: bytes | bytearray | memoryview) -> bytes:
+    """Base64 in 76-character lines, each ended by CRLF (RFC 2045).
+
+    ``base64.encodebytes`` loops in Python over 57-byte chunks; encoding in one call and
+    cutting the text into lines in C (``struct.iter_unpack``) is several times faster on
+    megabytes.
+    """
+    text = binascii.b2a_base64(data, newline=False)
+    full = len(text) - len(text) % 76
+    lines = list(map(operator.itemgetter(0), _LINE.iter_unpack(memoryview(text)[:full])))
+    if full < len(text):
+        lines.append(text[full:])
+    lines.append(b"")
+    return CRLF.join(lines) if len(lines) > 1 else b""
 
 
 def new_boundary(avoid: bytes = b"") -> str:

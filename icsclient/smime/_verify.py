@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import hmac
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import attrs
 from asn1crypto import cms, core  # type: ignore[import-untyped, unused-ignore]
@@ -49,6 +49,28 @@ class VerifiedSignature:
 class _Cert:
     parsed: asn1_x509.Certificate
     cert: x509.Certificate
+
+
+class _Candidates:
+    """The byte strings a detached signature may cover: as received, then CRLF-canonical.
+
+    The canonical form is computed only if the first does not verify (it costs a pass
+    over the content), and at most once.
+    """
+
+    def __init__(self, content: bytes, *, canonicalise: bool) -> None:
+        self._content = content
+        self._canonicalise = canonicalise
+        self._canonical: bytes | None = None
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield self._content
+        if not self._canonicalise:
+            return
+        if self._canonical is None:
+            self._canonical = canonicalise_crlf(self._content)
+        if self._canonical is not self._content:
+            yield self._canonical
 
 
 def _load_signed_data(der: bytes) -> cms.SignedData:
@@ -114,12 +136,11 @@ def verify_signed_data(
     if content is None:
         if isinstance(embedded, core.Void) or embedded.native is None:
             raise SignatureError("detached signature but no signed content was found")
-        candidates = [bytes(embedded.native)]
+        candidates = _Candidates(bytes(embedded.native), canonicalise=False)
     else:
         if not isinstance(embedded, core.Void) and embedded.native is not None:
             raise SignatureError("the signature embeds content but was used as detached")
-        canonical = canonicalise_crlf(content)
-        candidates = [content] if canonical is content else [content, canonical]
+        candidates = _Candidates(content, canonicalise=True)
     certs: list[_Cert] = []
     for choice in signed["certificates"] or ():
         if choice.name == "certificate":
@@ -146,7 +167,7 @@ def verify_signed_data(
 def _verify_signer(
     si: cms.SignerInfo,
     econtent_type: str,
-    candidates: list[bytes],
+    candidates: _Candidates,
     certs: Sequence[_Cert],
 ) -> tuple[bytes, x509.Certificate, str, str, _dt.datetime | None]:
     found = _find_signer(si["sid"], certs)
@@ -162,7 +183,7 @@ def _verify_signer(
     content: bytes | None = None
     if isinstance(signed_attrs, core.Void) or len(signed_attrs) == 0:
         # no signed attributes: the signature covers the content itself
-        to_verify = candidates
+        to_verify: Iterable[bytes] = candidates
     else:
         content_type = _attribute(signed_attrs, "content_type")
         message_digest = _attribute(signed_attrs, "message_digest")
