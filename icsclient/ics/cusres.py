@@ -205,7 +205,7 @@ class CusresResponse:
 
     def explain(self) -> str:
         """The response in plain English, one line per error or advice."""
-        about = self.original_document or ""
+        about = self.original_document or self.failed_message_type or ""
         if self.sender_reference:
             about += f" {self.sender_reference}"
             if self.sender_version:
