@@ -40,7 +40,10 @@ pre = None
 if op == "check":
     pre = list(iter_segments(data))
 elif op == "serialize":
-    pre = parse_interchange(data) if lib == "icsclient" else Interchange.from_str(data.decode("latin-1"))
+    if lib == "icsclient":
+        pre = parse_interchange(data)
+    else:
+        pre = Interchange.from_str(data.decode("latin-1"))
 def work():
     if op == "stream":
         if lib == "icsclient":
@@ -176,7 +179,7 @@ def main() -> None:
     )
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     for r in [header, *rows]:
-        print("  ".join(str(c).rjust(w) for c, w in zip(r, widths)))
+        print("  ".join(str(c).rjust(w) for c, w in zip(r, widths, strict=True)))
     print(
         "(MiB = peak memory traced by tracemalloc during the operation, on top of the input "
         "already loaded; 'stream' reads the file in 1 MiB chunks)"
