@@ -1,0 +1,1091 @@
+"""A simulated CCF: the ICS e-mail gateway as ICS-RULES describes it, for tests and demos.
+
+:class:`SimulatedCCF` takes the raw e-mails a client sends and returns the raw e-mails the
+gateway sends back, in-process, with no I/O and on its own injectable clock:
+
+- it opens each e-mail with its own credentials (decrypt, verify the signature and the
+  signer's chain) and silently *drops* -- recording why in :attr:`SimulatedCCF.dropped` --
+  e-mails with body text, more than one attachment, no encryption, a bad signature, an
+  untrusted or expired certificate, an interchange in the wrong format or an invalid ICR;
+- a signer with a valid certificate who is not on the Client Register for the UNB sender
+  gets a CONTRL rejecting the interchange with error 23 (unknown interchange sender);
+- a duplicate interchange (same creator site and ICR) gets a CONTRL with error 26
+  (duplicate detected) and is not processed again;
+- otherwise the envelope is checked and a CONTRL built by
+  :func:`~icsclient.ics.contrl.build_contrl_interchange` answers: action 7 when clean and
+  the UNB asked for an acknowledgement, action 4 with the findings otherwise;
+- each business message that passed is handed to "the ICS", which answers with a CUSRES
+  named after the request (``AIRCR`` → ``AIRCRR``), outcome ``MS5203`` -- or with the
+  errors, advices, status or ERM a :class:`Verdict` configures, so vendors can test
+  their error handling;
+- every CUSRES interchange is re-sent by :meth:`SimulatedCCF.tick` until the client's
+  ICONTRL quotes its ICR, a bounded number of times.  CONTRL is never acknowledged.
+
+:class:`SmtpCCF` runs the same gateway as a real SMTP server on loopback (``aiosmtpd``)
+and delivers its replies by SMTP or into a Maildir; :class:`SmtpInbox` is a loopback SMTP
+server that collects mail (a client's inbox in tests).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import email.utils
+import enum
+import itertools
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Literal
+
+import attrs
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP as SmtpServer
+from aiosmtpd.smtp import Envelope, Session
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+
+from ..edifact.envelope import Finding, Interchange, Message, parse_interchange
+from ..edifact.segment import Segment
+from ..errors import (
+    BuildError,
+    DecryptionError,
+    EdifactSyntaxError,
+    IcsError,
+    MailError,
+    ReceivedError,
+    SignatureError,
+    TrustError,
+)
+from ..ics.contrl import build_contrl_interchange, parse_contrl_all
+from ..ics.cusres import Outcome, ResponseError
+from ..ics.envelope import SYDNEY, build_interchange
+from ..ics.names import CCF_SITE, check_icr
+from ..ics.sequence import IcrSequence
+from ..mail import ReceivedEmail, compose_email, open_email
+from ..smime import CertificateLike, Credentials, NotEncryptedError, Trust
+from ..smime._load import load_certificate_list
+from ..store import MemoryStore
+from ..transport import MaildirReader, MaildirWriter, SmtpSender, TransportError
+from .pki import ThrowawayPKI
+
+__all__ = [
+    "DropReason",
+    "Dropped",
+    "LogEntry",
+    "ManualClock",
+    "Request",
+    "Sent",
+    "SimulatedCCF",
+    "SmtpCCF",
+    "SmtpInbox",
+    "Verdict",
+    "serve_smtp",
+]
+
+Clock = Callable[[], _dt.datetime]
+
+Environment = Literal["mirror", "test", "production"]
+"""How the gateway treats the UNB test indicator; see :class:`SimulatedCCF`."""
+
+MAX_ERRORS = 50
+"""The most ERP groups one CUSRES carries (the outcome advice included)."""
+
+_OUTCOME_ADVICE = {
+    Outcome.REJECTED: ("MS5201", "Report rejected"),
+    Outcome.ACCEPTED_WITH_WARNINGS: ("MS5202", "Report accepted with errors and/or warnings"),
+    Outcome.ACCEPTED: ("MS5203", "Report accepted"),
+}
+_ERROR_CLASSES = frozenset({"ERROR", "CCFERROR"})
+_FTX_LENGTH = 512
+
+
+def _utcnow() -> _dt.datetime:
+    return _dt.datetime.now(_dt.timezone.utc)
+
+
+def _fingerprint(cert: x509.Certificate) -> bytes:
+    return cert.fingerprint(hashes.SHA256())
+
+
+@attrs.define
+class ManualClock:
+    """A clock that stands still until told: ``clock()`` returns :attr:`now`.
+
+    ``advance(minutes=20)`` (any :class:`datetime.timedelta` keywords) moves it on;
+    ``set(when)`` puts it anywhere.  Times are timezone-aware.
+    """
+
+    now: _dt.datetime = attrs.field(factory=_utcnow)
+
+    def __attrs_post_init__(self) -> None:
+        if self.now.tzinfo is None:
+            raise ValueError("ManualClock needs a timezone-aware time")
+
+    def __call__(self) -> _dt.datetime:
+        return self.now
+
+    def advance(self, delta: _dt.timedelta | None = None, **units: float) -> _dt.datetime:
+        """Move the clock on by ``delta`` and/or ``units`` (``minutes=5``); return the new time."""
+        step = (delta or _dt.timedelta()) + _dt.timedelta(**units)
+        if step < _dt.timedelta():
+            raise ValueError("a clock does not go backwards")
+        self.now += step
+        return self.now
+
+    def set(self, when: _dt.datetime) -> None:
+        """Put the clock at ``when`` (timezone-aware)."""
+        if when.tzinfo is None:
+            raise ValueError("ManualClock needs a timezone-aware time")
+        self.now = when
+
+
+class DropReason(str, enum.Enum):
+    """Why the gateway dropped an e-mail without any answer (ICS rules §1, §5.1)."""
+
+    BODY_TEXT = "body-text"
+    """The e-mail has text beside (or instead of) the interchange attachment."""
+    ATTACHMENTS = "attachments"
+    """More than one attachment."""
+    NOT_ENCRYPTED = "not-encrypted"
+    """Not encrypted to the gateway certificate."""
+    UNDECRYPTABLE = "undecryptable"
+    """Encrypted, but not to a key the gateway has (or damaged)."""
+    BAD_SIGNATURE = "bad-signature"
+    """Not signed, or the signature does not verify."""
+    CERTIFICATE = "certificate"
+    """The signer's certificate is untrusted, expired or not yet valid."""
+    WRONG_FORMAT = "wrong-format"
+    """The e-mail or its interchange is not in a form the gateway can read."""
+    INVALID_ICR = "invalid-icr"
+    """The interchange control reference is missing or not a valid number (never answered)."""
+    UNANSWERABLE = "unanswerable"
+    """The UNB lacks what an answer must quote (sender, recipient) or cannot be addressed."""
+
+
+@attrs.frozen
+class Dropped:
+    """An e-mail the gateway recorded but neither acknowledged nor processed.
+
+    ``reason`` says which rule dropped it and ``detail`` the check that failed; ``raw`` is
+    the e-mail as received; ``sender`` / ``icr`` are the UNB values when they were read.
+    """
+
+    at: _dt.datetime
+    reason: DropReason
+    detail: str
+    raw: bytes = attrs.field(repr=False)
+    sender: str | None = None
+    icr: str | None = None
+
+
+@attrs.frozen
+class Sent:
+    """An e-mail the gateway sent (or meant to send and "lost").
+
+    ``kind`` is ``"contrl"`` or ``"response"`` (a CUSRES interchange); ``site`` the client
+    site it is addressed to and ``icr`` the gateway's own ICR (14 digits);
+    ``answers`` the client's ICR it answers; ``to`` the e-mail address; ``attempt`` 0 for
+    the first sending, 1, 2 ... for re-sends; ``lost`` true when the loss simulation
+    swallowed it (it was not returned).  ``email`` is the complete e-mail and
+    ``interchange`` the EDIFACT inside it.
+    """
+
+    at: _dt.datetime
+    kind: Literal["contrl", "response"]
+    site: str
+    icr: str
+    answers: str
+    to: str
+    email: bytes = attrs.field(repr=False)
+    interchange: bytes = attrs.field(repr=False)
+    test: bool = False
+    attempt: int = 0
+    lost: bool = False
+
+
+@attrs.frozen
+class LogEntry:
+    """One line of the gateway's log: ``event`` happened at ``at`` for ``site`` / ``icr``.
+
+    Events: ``received`` (an interchange opened), ``dropped``, ``contrl``, ``response``,
+    ``resent``, ``lost``, ``duplicate``, ``processed`` (a business message passed to
+    the ICS), ``acknowledged`` (an ICONTRL matched one of our responses),
+    ``unmatched-acknowledgement``, ``gave-up`` (re-sends exhausted), ``violation`` (the
+    client did something the rules forbid, e.g. acknowledging a CONTRL) and
+    ``delivery-failed`` (SMTP mode).
+    """
+
+    at: _dt.datetime
+    event: str
+    site: str | None = None
+    icr: str | None = None
+    detail: str = ""
+
+
+@attrs.frozen
+class Request:
+    """One business message as "the ICS" sees it; a rule decides the :class:`Verdict`.
+
+    ``document_name`` (BGM C002 4th component, ``AIRCR``), ``document_code`` (BGM 1001),
+    ``document_id`` / ``document_version`` (BGM C106), ``function`` (BGM 1225),
+    ``sender_reference`` / ``version`` (RFF+ABO, else BGM C106).  ``site`` and ``icr``
+    are the client's UNB sender and ICR, ``test`` the interchange's test indicator,
+    ``received`` when the gateway received it.
+    """
+
+    site: str
+    icr: str
+    message: Message = attrs.field(repr=False)
+    document_name: str
+    document_code: str
+    document_id: str
+    document_version: str
+    function: str
+    sender_reference: str | None
+    version: str | None
+    test: bool
+    received: _dt.datetime
+
+    @classmethod
+    def read(
+        cls, message: Message, *, site: str, icr: str, test: bool, received: _dt.datetime
+    ) -> Request:
+        """Read the document fields of a business ``message``."""
+        bgm = next((s for s in message.segments if s.tag == "BGM"), None)
+        abo = next((s for s in message.segments if s.tag == "RFF" and s.get(0, 0) == "ABO"), None)
+        doc_id = bgm.get(1, 0) if bgm else ""
+        doc_version = bgm.get(1, 1) if bgm else ""
+        if abo is not None and abo.get(0, 1):
+            reference: str | None = abo.get(0, 1)
+            version: str | None = abo.get(0, 3) or doc_version or None
+        else:
+            reference, version = doc_id or None, doc_version or None
+        return cls(
+            site=site,
+            icr=icr,
+            message=message,
+            document_name=bgm.get(0, 3) if bgm else "",
+            document_code=bgm.get(0, 0) if bgm else "",
+            document_id=doc_id,
+            document_version=doc_version,
+            function=bgm.get(2, 0) if bgm else "",
+            sender_reference=reference,
+            version=version,
+            test=test,
+            received=received,
+        )
+
+
+def _problem(value: ResponseError | tuple[str, str, str]) -> ResponseError:
+    if isinstance(value, ResponseError):
+        return value
+    if isinstance(value, tuple) and len(value) == 3 and all(isinstance(v, str) for v in value):
+        return ResponseError(*value)
+    raise TypeError(f"an error is a ResponseError or a (class, code, text) tuple, got {value!r}")
+
+
+def _problems(values: Iterable[ResponseError | tuple[str, str, str]]) -> tuple[ResponseError, ...]:
+    return tuple(_problem(v) for v in values)
+
+
+@attrs.frozen
+class Verdict:
+    """What "the ICS" answers to one request.
+
+    ``errors`` are ERP groups: :class:`~icsclient.ics.cusres.ResponseError` values or
+    ``(class, code, text)`` tuples, class ``ERROR``, ``ADVICE``, ``WARNING`` or
+    ``CCFERROR``.  ``outcome`` defaults to REJECTED when any error is of class ERROR or
+    CCFERROR, ACCEPTED_WITH_WARNINGS when there are only advices or warnings, ACCEPTED
+    otherwise; its outcome advice (``MS5201`` / ``MS5202`` / ``MS5203``) is appended.
+    ``status`` / ``status_text`` become ``FTX+AHN+++<status>:<text>``, ``references``
+    extra ``RFF`` segments (``("ED", "AB12345")``).  ``erm`` answers with an ERM (an error
+    raised before the application, no outcome advice) instead of ``<name>R``; ``respond``
+    false sends nothing at all.
+    """
+
+    errors: tuple[ResponseError, ...] = attrs.field(default=(), converter=_problems)
+    outcome: Outcome | None = None
+    status: str | None = None
+    status_text: str | None = None
+    references: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=tuple)
+    erm: bool = False
+    respond: bool = True
+
+    @classmethod
+    def accepted(cls, *advices: ResponseError | tuple[str, str, str]) -> Verdict:
+        """Accepted (``MS5203``), or with errors/warnings (``MS5202``) when ``advices`` given."""
+        return cls(errors=advices)
+
+    @classmethod
+    def rejected(cls, *errors: ResponseError | tuple[str, str, str]) -> Verdict:
+        """Rejected (``MS5201``) with ``errors``."""
+        return cls(errors=errors, outcome=Outcome.REJECTED)
+
+    def decided_outcome(self) -> Outcome:
+        """The outcome this verdict states, explicit or derived from the error classes."""
+        if self.outcome is not None:
+            return self.outcome
+        if any(e.error_class.upper() in _ERROR_CLASSES for e in self.errors):
+            return Outcome.REJECTED
+        return Outcome.ACCEPTED_WITH_WARNINGS if self.errors else Outcome.ACCEPTED
+
+
+_ACCEPT = Verdict()
+
+Rule = Callable[[Request], "Verdict | None"]
+"""A callable deciding the verdict for a request (``None``: fall back to the defaults)."""
+
+
+def _certs(value: Iterable[CertificateLike] | CertificateLike) -> tuple[x509.Certificate, ...]:
+    return load_certificate_list(value, "registered client certificate")
+
+
+def _register(
+    value: Mapping[str, Iterable[CertificateLike] | CertificateLike],
+) -> dict[str, tuple[x509.Certificate, ...]]:
+    return {site: _certs(certs) for site, certs in value.items()}
+
+
+@attrs.frozen
+class _ChainOnlyTrust(Trust):
+    """A Trust that validates the signer's chain but pins nobody: the Client Register decides.
+
+    ``open_email`` validates the chain and then calls :meth:`check_pinned`; the gateway
+    must still *answer* a signer with a valid certificate who is not registered (CONTRL
+    23), so the pin check is left to :meth:`SimulatedCCF._registered`.
+    """
+
+    def check_pinned(self, cert: x509.Certificate) -> None:
+        """No pin check here (see the class docstring)."""
+
+
+@attrs.define
+class _Pending:
+    sent: Sent
+    due: _dt.datetime
+    resends: int = 0
+
+
+def _address(value: str | None) -> str:
+    return email.utils.parseaddr(value or "")[1]
+
+
+def _segments_text(text: str) -> tuple[str, ...]:
+    """Free text as FTX C108 components: at most 5 of at most 512 characters."""
+    chunks = [text[i : i + _FTX_LENGTH] for i in range(0, len(text), _FTX_LENGTH)] or [""]
+    return tuple(chunks[:5])
+
+
+@attrs.define(eq=False)
+class SimulatedCCF:
+    """The CCF e-mail gateway and the ICS behind it, simulated in-process.
+
+    ``credentials`` are the gateway's own (it decrypts with them and signs its replies);
+    ``trust`` anchors the client certificates it accepts (its pins are used only to find
+    signer certificates; who may send for a site is the ``register``: client site →
+    signer certificate(s)).  ``site`` is the gateway's site ID (``AAA336C``) and
+    ``address`` the From address of its replies.
+
+    ``clock`` (timezone-aware, injectable) times everything; a CUSRES interchange not
+    acknowledged by an ICONTRL is re-sent by :meth:`tick` every ``resend_after``, at most
+    ``max_resends`` times.  ``environment`` says how the test indicator is honoured:
+    ``"mirror"`` (default) answers with the request's indicator, ``"test"`` (Industry
+    Test) processes everything and answers with the test indicator set, ``"production"``
+    rejects test interchanges (CONTRL error 25) without processing them.
+
+    Verdicts: ``rule(request)`` when it returns one, else ``verdicts[sender reference]``,
+    else accepted.  ``lose`` (a predicate on :class:`Sent`) or :meth:`lose_next` makes
+    replies vanish, to test a client's recovery.  Everything is recorded in
+    :attr:`log`, :attr:`dropped`, :attr:`sent`, :attr:`received` and :attr:`processed`.
+    The methods are thread-safe (the SMTP server calls them from its own thread).
+    """
+
+    credentials: Credentials
+    trust: Trust
+    register: dict[str, tuple[x509.Certificate, ...]] = attrs.field(converter=_register)
+    site: str = attrs.field(default=CCF_SITE, kw_only=True)
+    address: str = attrs.field(default="cargo@ccf.test", kw_only=True)
+    clock: Clock = attrs.field(default=_utcnow, kw_only=True)
+    resend_after: _dt.timedelta = attrs.field(default=_dt.timedelta(minutes=30), kw_only=True)
+    max_resends: int = attrs.field(default=3, kw_only=True)
+    environment: Environment = attrs.field(default="mirror", kw_only=True)
+    rule: Rule | None = attrs.field(default=None, kw_only=True)
+    verdicts: dict[str, Verdict] = attrs.field(factory=dict, kw_only=True)
+    lose: Callable[[Sent], bool] | None = attrs.field(default=None, kw_only=True)
+    response_document_code: str = attrs.field(default="962", kw_only=True)
+
+    log: list[LogEntry] = attrs.field(factory=list, init=False, repr=False)
+    dropped: list[Dropped] = attrs.field(factory=list, init=False, repr=False)
+    sent: list[Sent] = attrs.field(factory=list, init=False, repr=False)
+    received: list[Interchange] = attrs.field(factory=list, init=False, repr=False)
+    processed: list[Request] = attrs.field(factory=list, init=False, repr=False)
+    _seen: set[tuple[str, int]] = attrs.field(factory=set, init=False, repr=False)
+    _pending: dict[int, _Pending] = attrs.field(factory=dict, init=False, repr=False)
+    _contrl_icrs: set[int] = attrs.field(factory=set, init=False, repr=False)
+    _lose_next: dict[str, int] = attrs.field(factory=dict, init=False, repr=False)
+    _icrs: IcrSequence = attrs.field(init=False, repr=False)
+    _opening: Trust = attrs.field(init=False, repr=False)
+    _transactions: Iterator[int] = attrs.field(factory=lambda: itertools.count(1), init=False)
+    _lock: threading.RLock = attrs.field(factory=threading.RLock, init=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        if self.environment not in ("mirror", "test", "production"):
+            raise ValueError(f"environment must be mirror, test or production: {self.environment}")
+        if self.max_resends < 0 or self.resend_after <= _dt.timedelta():
+            raise ValueError("max_resends must be >= 0 and resend_after positive")
+        self._icrs = IcrSequence(MemoryStore(), pad=True)
+        self._rebuild_trust()
+
+    def _rebuild_trust(self) -> None:
+        registered = [c for certs in self.register.values() for c in certs]
+        self._opening = _ChainOnlyTrust(
+            self.trust.anchors,
+            [*self.trust.gateway_certs, *registered],
+            gateway_site=None,
+            at=self.trust.at,
+            intermediates=self.trust.intermediates,
+        )
+
+    @classmethod
+    def for_pki(cls, pki: ThrowawayPKI, **options: Any) -> SimulatedCCF:
+        """A gateway wired to a :func:`~icsclient.testing.pki.make_test_pki` PKI.
+
+        The gateway credentials, a trust anchored at the test root, the client site
+        registered with the client certificate, the PKI's gateway site and e-mail
+        address; ``options`` override any of them or set the others.
+        """
+        settings: dict[str, Any] = {
+            "site": pki.gateway_site,
+            "address": pki.gateway_email,
+        }
+        settings.update(options)
+        credentials = settings.pop("credentials", pki.gateway)
+        trust = settings.pop("trust", pki.trust_for_gateway())
+        register = settings.pop("register", {pki.client_site: [pki.client.certificate]})
+        return cls(credentials, trust, register, **settings)
+
+    # ------------------------------------------------------------------ configuration
+
+    def register_client(self, site: str, *certificates: CertificateLike) -> None:
+        """Put ``site`` on the Client Register with these signer certificates (added)."""
+        with self._lock:
+            self.register[site] = (*self.register.get(site, ()), *_certs(certificates))
+            self._rebuild_trust()
+
+    def lose_next(self, kind: Literal["contrl", "response", "any"] = "any", count: int = 1) -> None:
+        """Lose the next ``count`` replies of ``kind`` (re-sends count as responses)."""
+        with self._lock:
+            self._lose_next[kind] = self._lose_next.get(kind, 0) + count
+
+    # ------------------------------------------------------------------ views
+
+    @property
+    def pending(self) -> list[Sent]:
+        """The CUSRES interchanges still waiting for the client's ICONTRL."""
+        with self._lock:
+            return [p.sent for p in self._pending.values()]
+
+    def events(self, event: str) -> list[LogEntry]:
+        """The log entries of one ``event`` kind (``"acknowledged"``, ``"resent"`` ...)."""
+        with self._lock:
+            return [e for e in self.log if e.event == event]
+
+    def sent_of(self, kind: Literal["contrl", "response"]) -> list[Sent]:
+        """The replies of one ``kind`` actually sent (lost ones left out), in order."""
+        with self._lock:
+            return [s for s in self.sent if s.kind == kind and not s.lost]
+
+    # ------------------------------------------------------------------ receiving
+
+    def receive(self, raw_email: bytes) -> list[bytes]:
+        """Take one e-mail from a client; return the e-mails the gateway sends back."""
+        return [s.email for s in self.receive_records(raw_email)]
+
+    def receive_records(self, raw_email: bytes) -> list[Sent]:
+        """As :meth:`receive`, returning :class:`Sent` records (with addresses)."""
+        with self._lock:
+            now = self.clock()
+            out: list[Sent] = []
+            self._receive(bytes(raw_email), now, out)
+            return [s for s in out if not s.lost]
+
+    def _log(
+        self, now: _dt.datetime, event: str, site: str | None, icr: str | None, detail: str = ""
+    ) -> None:
+        self.log.append(LogEntry(now, event, site, icr, detail))
+
+    def _drop(
+        self,
+        now: _dt.datetime,
+        reason: DropReason,
+        detail: str,
+        raw: bytes,
+        sender: str | None = None,
+        icr: str | None = None,
+    ) -> None:
+        self.dropped.append(Dropped(now, reason, detail, raw, sender, icr))
+        self._log(now, "dropped", sender, icr, f"{reason.value}: {detail}")
+
+    def _open(self, raw: bytes, now: _dt.datetime) -> ReceivedEmail | None:
+        try:
+            opened = open_email(raw, recipient=self.credentials, trust=self._opening)
+        except DecryptionError as exc:
+            self._drop(now, DropReason.UNDECRYPTABLE, str(exc), raw)
+        except NotEncryptedError as exc:
+            self._drop(now, _outer_form(raw) or DropReason.NOT_ENCRYPTED, str(exc), raw)
+        except SignatureError as exc:
+            self._drop(now, DropReason.BAD_SIGNATURE, str(exc), raw)
+        except TrustError as exc:
+            self._drop(now, DropReason.CERTIFICATE, str(exc), raw)
+        except MailError as exc:
+            text = str(exc)
+            if "attachments" in text:
+                reason = DropReason.ATTACHMENTS
+            elif "body text" in text:
+                reason = DropReason.BODY_TEXT
+            else:
+                reason = DropReason.WRONG_FORMAT
+            self._drop(now, reason, text, raw)
+        except (IcsError, ValueError) as exc:
+            self._drop(now, DropReason.WRONG_FORMAT, str(exc), raw)
+        else:
+            if opened.interchange is None:
+                self._drop(now, DropReason.BODY_TEXT, "a text body and no interchange", raw)
+                return None
+            return opened
+        return None
+
+    def _receive(self, raw: bytes, now: _dt.datetime, out: list[Sent]) -> None:
+        opened = self._open(raw, now)
+        if opened is None:
+            return
+        assert opened.interchange is not None and opened.signer is not None
+        try:
+            interchange = parse_interchange(opened.interchange, strict=False)
+        except EdifactSyntaxError as exc:
+            self._drop(now, DropReason.WRONG_FORMAT, str(exc), raw)
+            return
+        site, icr = interchange.sender, interchange.control_reference
+        bad_icr = [f for f in interchange.issues if f.segment_tag == "UNB" and f.element == 6]
+        try:
+            check_icr(icr)
+        except BuildError as exc:
+            self._drop(now, DropReason.INVALID_ICR, str(exc), raw, site, icr)
+            return
+        if bad_icr:
+            self._drop(now, DropReason.INVALID_ICR, str(bad_icr[0]), raw, site, icr)
+            return
+        self.received.append(interchange)
+        self._log(now, "received", site, icr, ", ".join(m.type for m in interchange.messages))
+        reply_to = _address(opened.mail_from) or _certificate_email(opened.signer)
+        context = _Context(interchange, opened.signer, reply_to, now, raw)
+        if not self._registered(site, opened.signer):
+            finding = Finding(
+                23, "UNB", 1, 3, 1, detail=f"the signatory is not on the Client Register for {site}"
+            )
+            self._contrl(context, [finding], out)
+            return
+        key = (site, int(icr))
+        if key in self._seen:
+            self._log(now, "duplicate", site, icr)
+            finding = Finding(26, "UNB", 1, 6, detail=f"interchange {icr} from {site} seen before")
+            self._contrl(context, [finding], out)
+            return
+        self._seen.add(key)
+        if interchange.messages and all(m.type == "CONTRL" for m in interchange.messages):
+            self._acknowledgements(interchange, now)
+            return
+        findings = list(interchange.issues)
+        if interchange.recipient != self.site:
+            findings.insert(
+                0,
+                Finding(
+                    7,
+                    "UNB",
+                    1,
+                    4,
+                    1,
+                    detail=f"the recipient {interchange.recipient} is not the CCF ({self.site})",
+                ),
+            )
+        if interchange.test and self.environment == "production":
+            findings.insert(
+                0, Finding(25, "UNB", 1, 12, detail="test interchange sent to production")
+            )
+        if findings or interchange.ack_requested:
+            if not self._contrl(context, findings, out):
+                return
+        if any(f.message_reference is None for f in findings):
+            return
+        faulty = {f.message_reference for f in findings}
+        for message in interchange.messages:
+            if message.reference in faulty or message.type == "CONTRL":
+                continue
+            self._process(context, message, out)
+
+    def _registered(self, site: str, signer: x509.Certificate) -> bool:
+        certs = self.register.get(site, ())
+        return _fingerprint(signer) in {_fingerprint(c) for c in certs}
+
+    def _test_flag(self, interchange: Interchange) -> bool:
+        if self.environment == "test":
+            return True
+        if self.environment == "production":
+            return False
+        return interchange.test
+
+    def _contrl(self, ctx: _Context, findings: Sequence[Finding], out: list[Sent]) -> bool:
+        """Send the CONTRL for ``ctx``; False (and the e-mail dropped) when none can be built."""
+        interchange = ctx.interchange
+        icr = self._icrs.next(self.site)
+        try:
+            data = build_contrl_interchange(
+                interchange,
+                findings,
+                sender=self.site,
+                icr=icr,
+                prepared=ctx.now,
+                test=self._test_flag(interchange),
+            )
+        except BuildError as exc:
+            self._drop(
+                ctx.now,
+                DropReason.UNANSWERABLE,
+                str(exc),
+                ctx.raw,
+                interchange.sender,
+                interchange.control_reference,
+            )
+            return False
+        self._contrl_icrs.add(int(icr))
+        self._send(ctx, "contrl", icr, data, out)
+        return True
+
+    def _send(
+        self,
+        ctx: _Context,
+        kind: Literal["contrl", "response"],
+        icr: str,
+        data: bytes,
+        out: list[Sent],
+    ) -> Sent:
+        interchange = ctx.interchange
+        raw = compose_email(
+            data,
+            signer=self.credentials,
+            gateway=ctx.signer,
+            mail_from=self.address,
+            mail_to=ctx.reply_to,
+            date=ctx.now,
+            validate=False,
+        )
+        sent = Sent(
+            at=ctx.now,
+            kind=kind,
+            site=interchange.sender,
+            icr=icr,
+            answers=interchange.control_reference,
+            to=ctx.reply_to,
+            email=raw,
+            interchange=data,
+            test=self._test_flag(interchange),
+        )
+        sent = self._emit(sent, out)
+        if kind == "response":
+            self._pending[int(icr)] = _Pending(sent, ctx.now + self.resend_after)
+        return sent
+
+    def _emit(self, sent: Sent, out: list[Sent]) -> Sent:
+        lost = self._should_lose(sent)
+        if lost:
+            sent = attrs.evolve(sent, lost=True)
+            self._log(sent.at, "lost", sent.site, sent.icr, f"{sent.kind} attempt {sent.attempt}")
+        elif sent.attempt:
+            self._log(sent.at, "resent", sent.site, sent.icr, f"attempt {sent.attempt}")
+        else:
+            self._log(sent.at, sent.kind, sent.site, sent.icr, f"answers {sent.answers}")
+        self.sent.append(sent)
+        out.append(sent)
+        return sent
+
+    def _should_lose(self, sent: Sent) -> bool:
+        for kind in (sent.kind, "any"):
+            if self._lose_next.get(kind, 0) > 0:
+                self._lose_next[kind] -= 1
+                return True
+        return self.lose is not None and bool(self.lose(sent))
+
+    # ------------------------------------------------------------------ the "ICS"
+
+    def _verdict(self, request: Request) -> Verdict:
+        if self.rule is not None:
+            decided = self.rule(request)
+            if decided is not None:
+                return decided
+        if request.sender_reference is not None:
+            return self.verdicts.get(request.sender_reference, _ACCEPT)
+        return _ACCEPT
+
+    def _process(self, ctx: _Context, message: Message, out: list[Sent]) -> None:
+        interchange = ctx.interchange
+        request = Request.read(
+            message,
+            site=interchange.sender,
+            icr=interchange.control_reference,
+            test=interchange.test,
+            received=ctx.now,
+        )
+        self.processed.append(request)
+        self._log(
+            ctx.now,
+            "processed",
+            request.site,
+            request.icr,
+            f"message {message.reference} {request.document_name or message.type} "
+            f"{request.sender_reference or ''}".rstrip(),
+        )
+        verdict = self._verdict(request)
+        if not verdict.respond:
+            return
+        if not request.document_name:
+            verdict = Verdict(
+                errors=[("CCFERROR", "CCF0001", "The BGM names no ICS document")], erm=True
+            )
+        body = self._erm(request, verdict) if verdict.erm else self._cusres(request, verdict)
+        icr = self._icrs.next(self.site)
+        data = build_interchange(
+            self.site,
+            [("CUSRES", body)],
+            icr,
+            recipient=interchange.sender,
+            test=self._test_flag(interchange),
+            prepared=ctx.now,
+        )
+        self._send(ctx, "response", icr, data, out)
+
+    def _head(self, request: Request) -> list[Segment]:
+        received = request.received.astimezone(SYDNEY).strftime("%Y%m%d%H%M%S")
+        return [Segment("DTM", ("310", received, "204"))]
+
+    @staticmethod
+    def _groups(errors: Sequence[ResponseError]) -> list[Segment]:
+        out: list[Segment] = []
+        for e in errors:
+            out.extend(
+                (
+                    Segment("ERP", "1"),
+                    Segment("ERC", (e.error_class, "80", "95")),
+                    Segment("ERC", (e.code, "6", "95")),
+                    Segment("FTX", "AAO", "", "", _segments_text(e.text)),
+                )
+            )
+        return out
+
+    def _cusres(self, request: Request, verdict: Verdict) -> list[Segment]:
+        name = request.document_name
+        outcome = verdict.decided_outcome()
+        errors = list(verdict.errors[: MAX_ERRORS - 1])
+        if outcome in _OUTCOME_ADVICE:
+            code, text = _OUTCOME_ADVICE[outcome]
+            errors.append(ResponseError("ADVICE", code, text))
+        body = [
+            Segment(
+                "BGM",
+                (self.response_document_code, "", "", f"{name}R"),
+                (f"{name}{next(self._transactions):07d}", request.version or "1"),
+                "11",
+            ),
+            *self._head(request),
+            Segment("RFF", ("ACW", name)),
+        ]
+        if request.function:
+            body.append(Segment("RFF", ("AFM", request.function)))
+        if request.sender_reference:
+            body.append(
+                Segment("RFF", ("ABO", request.sender_reference, "", request.version or ""))
+            )
+        body.extend(Segment("RFF", (q, v)) for q, v in verdict.references)
+        body.append(Segment("NAD", "MR", request.site))
+        if verdict.status:
+            body.append(Segment("FTX", "AHN", "", "", (verdict.status, verdict.status_text or "")))
+        body.extend(self._groups(errors))
+        body.append(Segment("CNT", ("55", str(len(errors)))))
+        return body
+
+    def _erm(self, request: Request, verdict: Verdict) -> list[Segment]:
+        message = request.message
+        errors = list(verdict.errors[:MAX_ERRORS])
+        ident = f"CCF_{request.site}_{int(request.icr)}_{message.type}_{message.reference}"
+        body = [
+            Segment("BGM", ("963", "", "", "ERM"), ident, "11"),
+            *self._head(request),
+        ]
+        if request.sender_reference:
+            body.append(
+                Segment("RFF", ("AAY", request.sender_reference, "", request.version or ""))
+            )
+        body.extend(
+            (
+                Segment("NAD", "MR", request.site),
+                Segment("FTX", "ACX", "", "", message.type),
+                Segment("FTX", "ADN", "", "", request.function or ""),
+                Segment("FTX", "AAH", "", "", "CCF"),
+            )
+        )
+        body.extend(self._groups(errors))
+        body.append(Segment("CNT", ("55", str(len(errors)))))
+        return body
+
+    # ------------------------------------------------------------------ acknowledgements
+
+    def _acknowledgements(self, interchange: Interchange, now: _dt.datetime) -> None:
+        site = interchange.sender
+        try:
+            reports = parse_contrl_all(interchange)
+        except ReceivedError as exc:
+            self._log(now, "violation", site, interchange.control_reference, str(exc))
+            return
+        for report in reports:
+            quoted = report.control_reference
+            number = int(quoted) if quoted.isdigit() else -1
+            pending = self._pending.get(number)
+            if pending is not None and pending.sent.site == site:
+                del self._pending[number]
+                self._log(now, "acknowledged", site, pending.sent.icr, f"action {report.action}")
+            elif number in self._contrl_icrs:
+                self._log(now, "violation", site, quoted, "the client acknowledged a CONTRL")
+            else:
+                self._log(now, "unmatched-acknowledgement", site, quoted, f"action {report.action}")
+
+    def tick(self, now: _dt.datetime | None = None) -> list[bytes]:
+        """The re-sends due at ``now`` (default: the clock), as e-mails to send.
+
+        Each CUSRES interchange not yet acknowledged is re-sent (the same e-mail, the
+        same ICR) once ``resend_after`` has passed since it was last sent, at most
+        ``max_resends`` times; after that the gateway gives up on it (logged
+        ``gave-up``).
+        """
+        return [s.email for s in self.tick_records(now)]
+
+    def tick_records(self, now: _dt.datetime | None = None) -> list[Sent]:
+        """As :meth:`tick`, returning :class:`Sent` records (with addresses)."""
+        with self._lock:
+            when = self.clock() if now is None else now
+            out: list[Sent] = []
+            for number, pending in sorted(self._pending.items()):
+                if pending.due > when:
+                    continue
+                if pending.resends >= self.max_resends:
+                    del self._pending[number]
+                    self._log(when, "gave-up", pending.sent.site, pending.sent.icr)
+                    continue
+                pending.resends += 1
+                pending.due = when + self.resend_after
+                resend = attrs.evolve(pending.sent, at=when, attempt=pending.resends, lost=False)
+                self._emit(resend, out)
+            return [s for s in out if not s.lost]
+
+
+@attrs.frozen
+class _Context:
+    """What answering one received interchange needs."""
+
+    interchange: Interchange
+    signer: x509.Certificate
+    reply_to: str
+    now: _dt.datetime
+    raw: bytes = attrs.field(repr=False)
+
+
+def _certificate_email(cert: x509.Certificate) -> str:
+    """The first e-mail address bound into ``cert`` (SAN rfc822Name), or ``""``."""
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return ""
+    return next(iter(san.get_values_for_type(x509.RFC822Name)), "")
+
+
+def _outer_form(raw: bytes) -> DropReason | None:
+    """Why an unencrypted e-mail has the form it has: body text or several attachments."""
+    message = email.message_from_bytes(raw)
+    if not message.is_multipart():
+        return DropReason.BODY_TEXT if message.get_content_maintype() == "text" else None
+    parts = [p for p in message.get_payload() if isinstance(p, email.message.Message)]
+    attachments = [p for p in parts if p.get_content_disposition() == "attachment"]
+    if len(attachments) > 1:
+        return DropReason.ATTACHMENTS
+    if any(p.get_content_maintype() == "text" for p in parts):
+        return DropReason.BODY_TEXT
+    return None
+
+
+# ---------------------------------------------------------------------- SMTP
+
+
+class _Controller(Controller):
+    """aiosmtpd's threaded controller, able to listen on port 0 (a free port)."""
+
+    def _trigger_server(self) -> None:
+        sockets = getattr(self.server, "sockets", None)
+        if self.port == 0 and sockets:
+            self.port = int(sockets[0].getsockname()[1])
+        super()._trigger_server()  # type: ignore[no-untyped-call]
+
+
+class _Handler:
+    """aiosmtpd handler: passes each message's raw bytes to ``take``."""
+
+    def __init__(self, take: Callable[[bytes, str, list[str]], None]) -> None:
+        self.take = take
+
+    async def handle_DATA(self, server: SmtpServer, session: Session, envelope: Envelope) -> str:
+        raw = envelope.original_content or b""
+        self.take(raw, envelope.mail_from or "", list(envelope.rcpt_tos))
+        return "250 Message accepted for delivery"
+
+
+class _LoopbackServer:
+    """Shared start/stop of an aiosmtpd server on 127.0.0.1."""
+
+    _controller: _Controller | None = None
+    host: str = "127.0.0.1"
+    port: int = 0
+
+    def _start(self, take: Callable[[bytes, str, list[str]], None], port: int) -> None:
+        if self._controller is not None:
+            return
+        controller = _Controller(_Handler(take), hostname=self.host, port=port)
+        controller.start()
+        self._controller = controller
+        self.port = int(controller.port)
+
+    def stop(self) -> None:
+        """Stop the server (idempotent)."""
+        controller, self._controller = self._controller, None
+        if controller is not None:
+            controller.stop()
+
+    def sender(self, **options: Any) -> SmtpSender:
+        """An :class:`~icsclient.transport.SmtpSender` for this server (plain, loopback)."""
+        return SmtpSender(self.host, self.port, **options)
+
+
+class SmtpInbox(_LoopbackServer):
+    """A loopback SMTP server that collects mail: a client's inbox in tests.
+
+    Every message is kept in :attr:`messages` as ``(mail_from, rcpt_tos, raw)`` and, when
+    ``maildir`` is given, delivered into that Maildir (read it with :meth:`reader`).
+    Start it with :meth:`start` or a ``with`` block; ``host`` / ``port`` say where it
+    listens (port 0 picks a free one).
+    """
+
+    def __init__(self, maildir: str | Path | None = None, *, port: int = 0) -> None:
+        self.maildir = None if maildir is None else Path(maildir)
+        self._writer = None if maildir is None else MaildirWriter(maildir)
+        self.messages: list[tuple[str, list[str], bytes]] = []
+        self._requested_port = port
+        self._lock = threading.Lock()
+
+    def _take(self, raw: bytes, mail_from: str, rcpt_tos: list[str]) -> None:
+        with self._lock:
+            if self._writer is not None:
+                self._writer.deliver(raw)
+            self.messages.append((mail_from, rcpt_tos, raw))
+
+    def start(self) -> SmtpInbox:
+        """Start listening; return self."""
+        self._start(self._take, self._requested_port)
+        return self
+
+    def __enter__(self) -> SmtpInbox:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def reader(self, **options: Any) -> MaildirReader:
+        """A :class:`~icsclient.transport.MaildirReader` on the inbox's Maildir."""
+        if self.maildir is None:
+            raise ValueError("this inbox keeps messages in memory only (no maildir given)")
+        return MaildirReader(self.maildir, **options)
+
+
+class SmtpCCF(_LoopbackServer):
+    """A :class:`SimulatedCCF` served as a real SMTP server on 127.0.0.1 (``aiosmtpd``).
+
+    Clients send to ``host`` / ``port`` (port 0, the default, picks a free port).  The
+    gateway's replies are delivered by SMTP to ``reply_to`` -- a ``(host, port)`` pair or
+    an :class:`~icsclient.transport.SmtpSender` -- or into the Maildir ``maildir``.  A
+    reply is delivered before the client's SMTP transaction completes, so once a send
+    returns its replies are there.  Re-sends happen when :meth:`tick` is called (no
+    timers).  Delivery failures are logged (``delivery-failed``) and kept in
+    :attr:`delivery_errors`.
+    """
+
+    def __init__(
+        self,
+        gateway: SimulatedCCF,
+        *,
+        reply_to: tuple[str, int] | SmtpSender | None = None,
+        maildir: str | Path | None = None,
+        port: int = 0,
+    ) -> None:
+        if (reply_to is None) == (maildir is None):
+            raise ValueError("give exactly one of reply_to (SMTP) or maildir for the replies")
+        self.gateway = gateway
+        if isinstance(reply_to, tuple):
+            reply_to = SmtpSender(reply_to[0], reply_to[1])
+        self._sender = reply_to
+        self._writer = None if maildir is None else MaildirWriter(maildir)
+        self.maildir = None if maildir is None else Path(maildir)
+        self.delivery_errors: list[str] = []
+        self._requested_port = port
+
+    def _deliver(self, records: Iterable[Sent]) -> None:
+        for sent in records:
+            try:
+                if self._writer is not None:
+                    self._writer.deliver(sent.email)
+                else:
+                    assert self._sender is not None
+                    self._sender.send(sent.email, mail_from=self.gateway.address, rcpt_to=sent.to)
+            except (TransportError, OSError) as exc:
+                self.delivery_errors.append(str(exc))
+                with self.gateway._lock:
+                    self.gateway._log(sent.at, "delivery-failed", sent.site, sent.icr, str(exc))
+
+    def _take(self, raw: bytes, mail_from: str, rcpt_tos: list[str]) -> None:
+        self._deliver(self.gateway.receive_records(raw))
+
+    def start(self) -> SmtpCCF:
+        """Start listening; return self."""
+        self._start(self._take, self._requested_port)
+        return self
+
+    def __enter__(self) -> SmtpCCF:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def tick(self, now: _dt.datetime | None = None) -> list[bytes]:
+        """Deliver the gateway's due re-sends (see :meth:`SimulatedCCF.tick`); return them."""
+        records = self.gateway.tick_records(now)
+        self._deliver(records)
+        return [s.email for s in records]
+
+
+@contextmanager
+def serve_smtp(
+    gateway: SimulatedCCF,
+    *,
+    reply_to: tuple[str, int] | SmtpSender | None = None,
+    maildir: str | Path | None = None,
+    port: int = 0,
+) -> Iterator[SmtpCCF]:
+    """Serve ``gateway`` on loopback SMTP for the ``with`` block; see :class:`SmtpCCF`."""
+    server = SmtpCCF(gateway, reply_to=reply_to, maildir=maildir, port=port)
+    with server:
+        yield server

@@ -1,0 +1,464 @@
+"""Moving CCF e-mails: an SMTP sender, and readers for the mail that comes back.
+
+The rest of ``icsclient`` works on bytes and does no I/O; this module is where those bytes
+meet the network and the file system:
+
+- :class:`SmtpSender` hands a composed e-mail to an SMTP server with :mod:`smtplib`, over a
+  plain connection, STARTTLS or implicit TLS, with an optional login.  The message is sent
+  exactly as given (``sendmail`` with bytes), so the S/MIME signature stays intact.
+  Every failure becomes a :class:`TransportError` naming ``host:port`` and the server's reply.
+- :class:`MaildirReader` and :class:`EmlFolderReader` yield ``(key, raw bytes)`` for each
+  received message and delete it (or move it to a ``processed`` folder) only when the
+  caller says :meth:`~MaildirReader.done` -- after the client has stored it safely.
+  Nothing is removed before.
+- :class:`MaildirWriter` delivers into a Maildir the way a mail server does (write into
+  ``tmp/``, then rename into ``new/``), so a reader never sees half a message.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import smtplib
+import socket
+import ssl
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Literal, Protocol
+
+import attrs
+
+from .errors import IcsError
+
+__all__ = [
+    "EmlFolderReader",
+    "MailReader",
+    "MaildirReader",
+    "MaildirWriter",
+    "Security",
+    "SmtpSender",
+    "TransportError",
+]
+
+Security = Literal["plain", "starttls", "tls"]
+"""How :class:`SmtpSender` protects the connection: none, STARTTLS, or implicit TLS."""
+
+_SECURITY: frozenset[str] = frozenset({"plain", "starttls", "tls"})
+
+
+class TransportError(IcsError):
+    """Sending or fetching mail failed: connection, TLS, login or a refusal by the server.
+
+    ``host`` and ``port`` name the server; ``code`` and ``reply`` are the SMTP reply code and
+    text when the server gave one (``None`` otherwise); ``refused`` maps each refused
+    recipient to its ``(code, reply)``.  The message never contains a password.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        host: str,
+        port: int,
+        code: int | None = None,
+        reply: str | None = None,
+        refused: Mapping[str, tuple[int, str]] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.host = host
+        self.port = port
+        self.code = code
+        self.reply = reply
+        self.refused: dict[str, tuple[int, str]] = dict(refused or {})
+
+
+def _reply_text(reply: bytes | str) -> str:
+    text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+    return " ".join(text.split())
+
+
+def _check_security(_instance: object, _attribute: object, value: str) -> None:
+    if value not in _SECURITY:
+        raise ValueError(f"security must be one of plain, starttls, tls; got {value!r}")
+
+
+def _check_port(_instance: object, _attribute: object, value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 65536:
+        raise ValueError(f"port must be a number from 1 to 65535, got {value!r}")
+
+
+@attrs.define(eq=False)
+class SmtpSender:
+    """Send composed CCF e-mails through an SMTP server (``smtplib``).
+
+    ``security`` is ``"plain"`` (no encryption: loopback and test servers only),
+    ``"starttls"`` (upgrade with STARTTLS; refused if the server does not offer it) or
+    ``"tls"`` (implicit TLS, usually port 465).  ``ssl_context`` defaults to
+    :func:`ssl.create_default_context` (certificate and host name checked).  With
+    ``username`` the sender logs in (``password`` is never shown in a ``repr``, a log or an
+    error).  ``timeout`` (seconds) bounds every network operation.
+
+    Used as a context manager, one connection serves every :meth:`send` inside the block;
+    otherwise each :meth:`send` opens and closes its own.
+    """
+
+    host: str
+    port: int = attrs.field(validator=_check_port)
+    security: Security = attrs.field(default="plain", kw_only=True, validator=_check_security)
+    username: str | None = attrs.field(default=None, kw_only=True)
+    password: str | None = attrs.field(default=None, kw_only=True, repr=False)
+    timeout: float = attrs.field(default=30, kw_only=True)
+    ssl_context: ssl.SSLContext | None = attrs.field(default=None, kw_only=True, repr=False)
+    local_hostname: str | None = attrs.field(default=None, kw_only=True)
+    _connection: smtplib.SMTP | None = attrs.field(default=None, init=False, repr=False)
+
+    @property
+    def where(self) -> str:
+        """``host:port`` as used in error messages."""
+        return f"{self.host}:{self.port}"
+
+    def _error(self, what: str, exc: BaseException | None = None) -> TransportError:
+        code: int | None = None
+        reply: str | None = None
+        refused: dict[str, tuple[int, str]] = {}
+        detail = ""
+        if isinstance(exc, smtplib.SMTPRecipientsRefused):
+            refused = {
+                str(addr): (int(c), _reply_text(r)) for addr, (c, r) in exc.recipients.items()
+            }
+            detail = "; ".join(f"{a}: {c} {r}" for a, (c, r) in refused.items())
+            if refused:
+                code, reply = next(iter(refused.values()))
+        elif isinstance(exc, smtplib.SMTPResponseException):
+            code, reply = int(exc.smtp_code), _reply_text(exc.smtp_error)
+            detail = f"{code} {reply}"
+        elif exc is not None:
+            detail = _reply_text(str(exc)) or type(exc).__name__
+        message = f"SMTP {self.where}: {what}"
+        if detail:
+            message += f": {detail}"
+        return TransportError(
+            message, host=self.host, port=self.port, code=code, reply=reply, refused=refused
+        )
+
+    def _context(self) -> ssl.SSLContext:
+        return self.ssl_context if self.ssl_context is not None else ssl.create_default_context()
+
+    def _connect(self) -> smtplib.SMTP:
+        try:
+            smtp: smtplib.SMTP
+            if self.security == "tls":
+                smtp = smtplib.SMTP_SSL(
+                    self.host,
+                    self.port,
+                    local_hostname=self.local_hostname,
+                    timeout=self.timeout,
+                    context=self._context(),
+                )
+            else:
+                smtp = smtplib.SMTP(
+                    self.host, self.port, local_hostname=self.local_hostname, timeout=self.timeout
+                )
+        except ssl.SSLError as exc:
+            raise self._error("the TLS handshake failed", exc) from None
+        except smtplib.SMTPException as exc:
+            raise self._error("the server refused the connection", exc) from None
+        except OSError as exc:
+            raise self._error("cannot connect", exc) from None
+        try:
+            self._greet(smtp)
+        except BaseException:
+            _close_quietly(smtp)
+            raise
+        return smtp
+
+    def _greet(self, smtp: smtplib.SMTP) -> None:
+        """EHLO, STARTTLS if asked for, and the login; every failure as TransportError."""
+        step = "EHLO"
+        try:
+            smtp.ehlo_or_helo_if_needed()
+            if self.security == "starttls":
+                step = "STARTTLS"
+                if not smtp.has_extn("starttls"):
+                    raise self._error("the server does not offer STARTTLS")
+                smtp.starttls(context=self._context())
+                smtp.ehlo()
+            if self.username is not None:
+                step = f"login as {self.username!r}"
+                if not smtp.has_extn("auth"):
+                    raise self._error(f"{step} failed: the server offers no AUTH here")
+                smtp.login(self.username, self.password or "")
+        except TransportError:
+            raise
+        except smtplib.SMTPAuthenticationError as exc:
+            raise self._error(f"{step} was refused", exc) from None
+        except ssl.SSLError as exc:
+            raise self._error(f"{step}: the TLS handshake failed", exc) from None
+        except (smtplib.SMTPException, OSError) as exc:
+            raise self._error(f"{step} failed", exc) from None
+
+    def __enter__(self) -> SmtpSender:
+        self.open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def open(self) -> None:
+        """Open the connection now (it is kept until :meth:`close`)."""
+        if self._connection is None:
+            self._connection = self._connect()
+
+    def close(self) -> None:
+        """Close the kept connection, if any (politely, with QUIT)."""
+        smtp, self._connection = self._connection, None
+        if smtp is not None:
+            try:
+                smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                _close_quietly(smtp)
+
+    def send(self, raw: bytes, *, mail_from: str, rcpt_to: str | Sequence[str]) -> None:
+        """Send the message ``raw`` exactly as given from ``mail_from`` to ``rcpt_to``.
+
+        ``mail_from`` and ``rcpt_to`` are the SMTP envelope addresses (bare ``a@b``);
+        the headers inside ``raw`` are not read.  Returns once the server has accepted
+        the message for every recipient.  Raises :class:`TransportError` when the
+        connection, TLS or login fails, or the server refuses the sender, any recipient
+        (``refused`` lists them; the others may have received the message) or the data.
+        """
+        if not isinstance(raw, (bytes, bytearray, memoryview)):
+            raise TypeError(f"send() takes the raw message bytes, not {type(raw).__name__}")
+        recipients = [rcpt_to] if isinstance(rcpt_to, str) else list(rcpt_to)
+        if not recipients:
+            raise ValueError("send() needs at least one recipient")
+        kept = self._connection is not None
+        smtp = self._connection if self._connection is not None else self._connect()
+        try:
+            refused = smtp.sendmail(mail_from, recipients, bytes(raw))
+        except smtplib.SMTPServerDisconnected as exc:
+            self._connection = None
+            raise self._error("the server closed the connection", exc) from None
+        except smtplib.SMTPSenderRefused as exc:
+            raise self._error(f"the sender {mail_from} was refused", exc) from None
+        except smtplib.SMTPRecipientsRefused as exc:
+            raise self._error("every recipient was refused", exc) from None
+        except smtplib.SMTPDataError as exc:
+            raise self._error("the message was refused", exc) from None
+        except (smtplib.SMTPException, OSError) as exc:
+            self._drop(smtp)
+            raise self._error("sending failed", exc) from None
+        finally:
+            if not kept:
+                _quit_quietly(smtp)
+        if refused:
+            raise self._error(
+                "some recipients were refused (the others accepted the message)",
+                smtplib.SMTPRecipientsRefused(refused),
+            )
+
+    def _drop(self, smtp: smtplib.SMTP) -> None:
+        if self._connection is smtp:
+            self._connection = None
+            _close_quietly(smtp)
+
+
+def _quit_quietly(smtp: smtplib.SMTP) -> None:
+    try:
+        smtp.quit()
+    except (smtplib.SMTPException, OSError):
+        _close_quietly(smtp)
+
+
+def _close_quietly(smtp: smtplib.SMTP) -> None:
+    try:
+        smtp.close()
+    except OSError:
+        pass
+
+
+# --------------------------------------------------------------------------- reading
+
+
+class MailReader(Protocol):
+    """What the inbound readers offer: ``(key, raw bytes)`` pairs and :meth:`done`."""
+
+    def __iter__(self) -> Iterator[tuple[str, bytes]]:
+        """Each waiting message as ``(key, raw bytes)``."""
+        ...
+
+    def done(self, key: str) -> None:
+        """Remove (or move aside) the message ``key``: call only after storing it."""
+        ...
+
+
+def _read(path: Path) -> bytes | None:
+    """The file's bytes, or ``None`` if it vanished (another reader took it)."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+
+
+def _finish(path: Path, processed: Path | None) -> None:
+    """Delete ``path``, or move it into the folder ``processed``."""
+    if processed is None:
+        path.unlink()
+        return
+    processed.mkdir(parents=True, exist_ok=True)
+    target = processed / path.name
+    if target.exists():
+        target = processed / f"{path.name}.{time.time_ns()}"
+    os.replace(path, target)
+
+
+def _optional_path(value: str | os.PathLike[str] | None) -> Path | None:
+    return None if value is None else Path(value)
+
+
+@attrs.define
+class MaildirReader:
+    """Read the messages waiting in a Maildir (``new/`` and ``cur/``; ``tmp/`` is ignored).
+
+    Iterating yields ``(key, raw bytes)`` for each message, oldest first (by file time,
+    then name), ``new/`` before ``cur/``; ``key`` is the message's path inside the Maildir
+    (``"new/<name>"``).  Nothing is removed while reading: call :meth:`done` with the key
+    once the message is stored, and it is deleted -- or moved into ``processed`` when that
+    folder is given.  A message that vanishes between listing and reading (another reader
+    took it) is skipped.
+    """
+
+    path: Path = attrs.field(converter=Path)
+    processed: Path | None = attrs.field(default=None, kw_only=True, converter=_optional_path)
+
+    def keys(self) -> list[str]:
+        """The keys of the waiting messages, in the order iteration yields them."""
+        out: list[str] = []
+        for sub in ("new", "cur"):
+            folder = self.path / sub
+            try:
+                entries = [e for e in os.scandir(folder) if e.is_file() and e.name[0] != "."]
+            except FileNotFoundError:
+                continue
+            entries.sort(key=_entry_order)
+            out.extend(f"{sub}/{e.name}" for e in entries)
+        return out
+
+    def __iter__(self) -> Iterator[tuple[str, bytes]]:
+        """Each waiting message as ``(key, raw bytes)``; nothing is removed."""
+        for key in self.keys():
+            data = _read(self.path / key)
+            if data is not None:
+                yield key, data
+
+    def __len__(self) -> int:
+        return len(self.keys())
+
+    def _file(self, key: str) -> Path:
+        sub, _, name = key.partition("/")
+        if sub not in ("new", "cur") or not name or "/" in name or name.startswith("."):
+            raise KeyError(f"{key!r} is not a message key of the Maildir {self.path}")
+        return self.path / sub / name
+
+    def done(self, key: str) -> None:
+        """The message ``key`` is stored: delete it (or move it into ``processed``).
+
+        Raises :class:`KeyError` for a key this Maildir never yielded or one already done.
+        """
+        path = self._file(key)
+        try:
+            _finish(path, self.processed)
+        except FileNotFoundError:
+            raise KeyError(f"no message {key!r} in the Maildir {self.path}") from None
+
+
+def _entry_order(entry: os.DirEntry[str]) -> tuple[int, str]:
+    try:
+        return entry.stat().st_mtime_ns, entry.name
+    except FileNotFoundError:
+        return 0, entry.name
+
+
+@attrs.define
+class EmlFolderReader:
+    """Read the ``.eml`` files in a folder (one raw RFC 5322 message each).
+
+    Iterating yields ``(key, raw bytes)``, oldest file first (by file time, then name);
+    ``key`` is the file name.  Only names ending in ``suffix`` count (``.eml`` by
+    default, any case).  Nothing is removed while reading: :meth:`done` deletes the file
+    -- or moves it into ``processed`` when that folder is given.
+    """
+
+    path: Path = attrs.field(converter=Path)
+    processed: Path | None = attrs.field(default=None, kw_only=True, converter=_optional_path)
+    suffix: str = attrs.field(default=".eml", kw_only=True)
+
+    def keys(self) -> list[str]:
+        """The names of the waiting files, in the order iteration yields them."""
+        suffix = self.suffix.lower()
+        try:
+            entries = [
+                e
+                for e in os.scandir(self.path)
+                if e.is_file() and e.name.lower().endswith(suffix) and e.name[0] != "."
+            ]
+        except FileNotFoundError:
+            return []
+        entries.sort(key=_entry_order)
+        return [e.name for e in entries]
+
+    def __iter__(self) -> Iterator[tuple[str, bytes]]:
+        """Each waiting file as ``(name, raw bytes)``; nothing is removed."""
+        for key in self.keys():
+            data = _read(self.path / key)
+            if data is not None:
+                yield key, data
+
+    def __len__(self) -> int:
+        return len(self.keys())
+
+    def done(self, key: str) -> None:
+        """The message ``key`` is stored: delete the file (or move it into ``processed``).
+
+        Raises :class:`KeyError` for a name that is not a waiting file of this folder.
+        """
+        if not key or "/" in key or os.sep in key or key.startswith("."):
+            raise KeyError(f"{key!r} is not a file name in {self.path}")
+        try:
+            _finish(self.path / key, self.processed)
+        except FileNotFoundError:
+            raise KeyError(f"no file {key!r} in {self.path}") from None
+
+
+_counter = itertools.count(1)
+
+
+@attrs.define
+class MaildirWriter:
+    """Deliver messages into a Maildir as a mail server does: ``tmp/`` first, then ``new/``.
+
+    The folders ``tmp``, ``new`` and ``cur`` are created when missing.  Each
+    :meth:`deliver` writes the bytes as given, flushes them to disk, and renames the file
+    into ``new/`` in one step, so a reader sees the whole message or nothing.
+    """
+
+    path: Path = attrs.field(converter=Path)
+
+    def __attrs_post_init__(self) -> None:
+        for sub in ("tmp", "new", "cur"):
+            (self.path / sub).mkdir(parents=True, exist_ok=True)
+
+    def deliver(self, raw: bytes) -> str:
+        """Write ``raw`` into the Maildir; return its key (``"new/<unique name>"``)."""
+        name = (
+            f"{time.time_ns()}.P{os.getpid()}Q{next(_counter)}."
+            f"{socket.gethostname().replace('/', '_').replace(':', '_')}"
+        )
+        tmp = self.path / "tmp" / name
+        with open(tmp, "wb") as fh:
+            fh.write(raw)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.path / "new" / name)
+        return f"new/{name}"
