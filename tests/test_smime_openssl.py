@@ -111,6 +111,25 @@ def _openssl(*args: str | Path, stdin: bytes | None = None) -> bytes:
     return done.stdout
 
 
+def _openssl_decrypt(mail: bytes, paths: dict[str, Path], who: str, tmp_path: Path) -> bytes:
+    (tmp_path / "mail.eml").write_bytes(mail)
+    return _openssl(
+        "cms", "-decrypt", "-in", tmp_path / "mail.eml",
+        "-recip", paths[f"{who}.pem"], "-inkey", paths[f"{who}.key"],
+    )  # fmt: skip
+
+
+def _compose(pki: ThrowawayPKI, interchange: bytes, **options: Any) -> bytes:
+    return compose_email(
+        interchange,
+        signer=pki.client,
+        gateway=pki.gateway.certificate,
+        mail_from=pki.client_email,
+        mail_to=pki.gateway_email,
+        **options,
+    )
+
+
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> tuple[ThrowawayPKI, dict[str, Path]]:
     pki = make_test_pki()
@@ -152,25 +171,8 @@ def test_openssl_decrypts_and_verifies_what_we_compose(
 ) -> None:
     pki, paths = live
     interchange = _interchange(3000)
-    mail = compose_email(
-        interchange,
-        signer=pki.client,
-        gateway=pki.gateway.certificate,
-        mail_from=pki.client_email,
-        mail_to=pki.gateway_email,
-        **OUTBOUND[variant],
-    )
-    (tmp_path / "mail.eml").write_bytes(mail)
-    signed = _openssl(
-        "cms",
-        "-decrypt",
-        "-in",
-        tmp_path / "mail.eml",
-        "-recip",
-        paths["gateway.pem"],
-        "-inkey",
-        paths["gateway.key"],
-    )
+    mail = _compose(pki, interchange, **OUTBOUND[variant])
+    signed = _openssl_decrypt(mail, paths, "gateway", tmp_path)
     content = _openssl(
         "cms", "-verify", "-CAfile", paths["ca.pem"], "-purpose", "smimesign", stdin=signed
     )
@@ -187,48 +189,15 @@ def test_openssl_decrypts_and_verifies_what_we_compose(
 def test_openssl_verifies_ecdsa_and_reads_the_copy_to_self(tmp_path: Path) -> None:
     pki = make_test_pki(client_key_type="ec")
     paths = pki.write(tmp_path)
-    mail = compose_email(
-        _interchange(),
-        signer=pki.client,
-        gateway=pki.gateway.certificate,
-        mail_from=pki.client_email,
-        mail_to=pki.gateway_email,
-    )
-    (tmp_path / "mail.eml").write_bytes(mail)
-    signed = _openssl(
-        "cms",
-        "-decrypt",
-        "-in",
-        tmp_path / "mail.eml",
-        "-recip",
-        paths["gateway.pem"],
-        "-inkey",
-        paths["gateway.key"],
-    )
+    mail = _compose(pki, _interchange())
+    signed = _openssl_decrypt(mail, paths, "gateway", tmp_path)
     _openssl("cms", "-verify", "-CAfile", paths["ca.pem"], stdin=signed)
 
     rsa_pki = make_test_pki()
     rsa_paths = rsa_pki.write(tmp_path / "rsa")
-    copy = compose_email(
-        _interchange(),
-        signer=rsa_pki.client,
-        gateway=rsa_pki.gateway.certificate,
-        mail_from=rsa_pki.client_email,
-        mail_to=rsa_pki.gateway_email,
-        copy_to_self=True,
-    )
-    (tmp_path / "copy.eml").write_bytes(copy)
+    copy = _compose(rsa_pki, _interchange(), copy_to_self=True)
     for who in ("client", "gateway"):
-        _openssl(
-            "cms",
-            "-decrypt",
-            "-in",
-            tmp_path / "copy.eml",
-            "-recip",
-            rsa_paths[f"{who}.pem"],
-            "-inkey",
-            rsa_paths[f"{who}.key"],
-        )
+        _openssl_decrypt(copy, rsa_paths, who, tmp_path)
 
 
 LIVE_INBOUND = {

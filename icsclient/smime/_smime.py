@@ -87,7 +87,9 @@ def enveloped_entity(der: bytes, *, authenticated: bool = False) -> bytes:
     head = (
         b"Content-Type: application/pkcs7-mime; smime-type="
         + smime_type
-        + b'; name="smime.p7m"'
+        + b";"
+        + CRLF
+        + b' name="smime.p7m"'
         + CRLF
         + b"Content-Transfer-Encoding: base64"
         + CRLF
