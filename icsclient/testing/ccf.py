@@ -36,12 +36,9 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP as SmtpServer
-from aiosmtpd.smtp import Envelope, Session
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
@@ -68,6 +65,11 @@ from ..smime._load import load_certificate_list
 from ..store import MemoryStore
 from ..transport import MaildirReader, MaildirWriter, SmtpSender, TransportError
 from .pki import ThrowawayPKI
+
+if TYPE_CHECKING:  # aiosmtpd is needed only by the SMTP servers, and imported there
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import SMTP as SmtpServer
+    from aiosmtpd.smtp import Envelope, Session
 
 __all__ = [
     "DropReason",
@@ -924,14 +926,23 @@ def _outer_form(raw: bytes) -> DropReason | None:
 # ---------------------------------------------------------------------- SMTP
 
 
-class _Controller(Controller):
-    """aiosmtpd's threaded controller, able to listen on port 0 (a free port)."""
+def _controller(handler: object, host: str, port: int, **options: Any) -> Controller:
+    """An aiosmtpd threaded controller on ``host``, able to listen on port 0 (a free port).
 
-    def _trigger_server(self) -> None:
-        sockets = getattr(self.server, "sockets", None)
-        if self.port == 0 and sockets:
-            self.port = int(sockets[0].getsockname()[1])
-        super()._trigger_server()  # type: ignore[no-untyped-call]
+    ``options`` go to aiosmtpd's ``Controller`` (``ssl_context`` for implicit TLS,
+    ``tls_context``, ``require_starttls``, ``authenticator``, ``auth_require_tls`` ...).
+    aiosmtpd is imported here, so that the in-process gateway works without it.
+    """
+    from aiosmtpd.controller import Controller
+
+    class _PortZeroController(Controller):
+        def _trigger_server(self) -> None:
+            sockets = getattr(self.server, "sockets", None)
+            if self.port == 0 and sockets:
+                self.port = int(sockets[0].getsockname()[1])
+            super()._trigger_server()  # type: ignore[no-untyped-call]
+
+    return _PortZeroController(handler, hostname=host, port=port, **options)
 
 
 class _Handler:
@@ -949,17 +960,24 @@ class _Handler:
 class _LoopbackServer:
     """Shared start/stop of an aiosmtpd server on 127.0.0.1."""
 
-    _controller: _Controller | None = None
+    _controller: Controller | None = None
     host: str = "127.0.0.1"
     port: int = 0
+
+    _options: dict[str, Any] = {}
 
     def _start(self, take: Callable[[bytes, str, list[str]], None], port: int) -> None:
         if self._controller is not None:
             return
-        controller = _Controller(_Handler(take), hostname=self.host, port=port)
+        controller = _controller(_Handler(take), self.host, port, **self._options)
         controller.start()
         self._controller = controller
         self.port = int(controller.port)
+
+    @property
+    def running(self) -> bool:
+        """Whether the server is listening."""
+        return self._controller is not None
 
     def stop(self) -> None:
         """Stop the server (idempotent)."""
@@ -978,10 +996,16 @@ class SmtpInbox(_LoopbackServer):
     Every message is kept in :attr:`messages` as ``(mail_from, rcpt_tos, raw)`` and, when
     ``maildir`` is given, delivered into that Maildir (read it with :meth:`reader`).
     Start it with :meth:`start` or a ``with`` block; ``host`` / ``port`` say where it
-    listens (port 0 picks a free one).
+    listens (port 0 picks a free one).  ``server_options`` go to aiosmtpd's
+    ``Controller``: ``ssl_context`` (implicit TLS), ``tls_context`` and
+    ``require_starttls`` (STARTTLS), ``authenticator`` and ``auth_require_tls`` (AUTH),
+    to try a sender against each.
     """
 
-    def __init__(self, maildir: str | Path | None = None, *, port: int = 0) -> None:
+    def __init__(
+        self, maildir: str | Path | None = None, *, port: int = 0, **server_options: Any
+    ) -> None:
+        self._options = dict(server_options)
         self.maildir = None if maildir is None else Path(maildir)
         self._writer = None if maildir is None else MaildirWriter(maildir)
         self.messages: list[tuple[str, list[str], bytes]] = []
@@ -1017,10 +1041,11 @@ class SmtpCCF(_LoopbackServer):
 
     Clients send to ``host`` / ``port`` (port 0, the default, picks a free port).  The
     gateway's replies are delivered by SMTP to ``reply_to`` -- a ``(host, port)`` pair or
-    an :class:`~icsclient.transport.SmtpSender` -- or into the Maildir ``maildir``.  A
-    reply is delivered before the client's SMTP transaction completes, so once a send
-    returns its replies are there.  Re-sends happen when :meth:`tick` is called (no
-    timers).  Delivery failures are logged (``delivery-failed``) and kept in
+    an :class:`~icsclient.transport.SmtpSender` --, to ``inbox`` (an :class:`SmtpInbox`,
+    started and stopped with the gateway if it is not running yet), or into the Maildir
+    ``maildir``.  A reply is delivered before the client's SMTP transaction completes, so
+    once a send returns its replies are there.  Re-sends happen when :meth:`tick` is
+    called (no timers).  Delivery failures are logged (``delivery-failed``) and kept in
     :attr:`delivery_errors`.
     """
 
@@ -1029,12 +1054,14 @@ class SmtpCCF(_LoopbackServer):
         gateway: SimulatedCCF,
         *,
         reply_to: tuple[str, int] | SmtpSender | None = None,
+        inbox: SmtpInbox | None = None,
         maildir: str | Path | None = None,
         port: int = 0,
     ) -> None:
-        if (reply_to is None) == (maildir is None):
-            raise ValueError("give exactly one of reply_to (SMTP) or maildir for the replies")
+        if sum(x is not None for x in (reply_to, inbox, maildir)) != 1:
+            raise ValueError("give exactly one of reply_to, inbox or maildir for the replies")
         self.gateway = gateway
+        self.inbox = inbox
         if isinstance(reply_to, tuple):
             reply_to = SmtpSender(reply_to[0], reply_to[1])
         self._sender = reply_to
@@ -1042,6 +1069,7 @@ class SmtpCCF(_LoopbackServer):
         self.maildir = None if maildir is None else Path(maildir)
         self.delivery_errors: list[str] = []
         self._requested_port = port
+        self._owns_inbox = False
 
     def _deliver(self, records: Iterable[Sent]) -> None:
         for sent in records:
@@ -1049,7 +1077,9 @@ class SmtpCCF(_LoopbackServer):
                 if self._writer is not None:
                     self._writer.deliver(sent.email)
                 else:
-                    assert self._sender is not None
+                    if self._sender is None:
+                        assert self.inbox is not None
+                        self._sender = self.inbox.sender()
                     self._sender.send(sent.email, mail_from=self.gateway.address, rcpt_to=sent.to)
             except (TransportError, OSError) as exc:
                 self.delivery_errors.append(str(exc))
@@ -1060,9 +1090,19 @@ class SmtpCCF(_LoopbackServer):
         self._deliver(self.gateway.receive_records(raw))
 
     def start(self) -> SmtpCCF:
-        """Start listening; return self."""
+        """Start listening (and the ``inbox``, if it is not running); return self."""
+        if self.inbox is not None and not self.inbox.running:
+            self.inbox.start()
+            self._owns_inbox = True
         self._start(self._take, self._requested_port)
         return self
+
+    def stop(self) -> None:
+        """Stop the server, and the ``inbox`` if :meth:`start` started it (idempotent)."""
+        super().stop()
+        if self._owns_inbox and self.inbox is not None:
+            self.inbox.stop()
+            self._owns_inbox = False
 
     def __enter__(self) -> SmtpCCF:
         return self.start()
@@ -1082,10 +1122,11 @@ def serve_smtp(
     gateway: SimulatedCCF,
     *,
     reply_to: tuple[str, int] | SmtpSender | None = None,
+    inbox: SmtpInbox | None = None,
     maildir: str | Path | None = None,
     port: int = 0,
 ) -> Iterator[SmtpCCF]:
     """Serve ``gateway`` on loopback SMTP for the ``with`` block; see :class:`SmtpCCF`."""
-    server = SmtpCCF(gateway, reply_to=reply_to, maildir=maildir, port=port)
+    server = SmtpCCF(gateway, reply_to=reply_to, inbox=inbox, maildir=maildir, port=port)
     with server:
         yield server
