@@ -182,7 +182,7 @@ def main() -> None:
         print("  ".join(str(c).rjust(w) for c, w in zip(r, widths, strict=True)))
     print(
         "(MiB = peak memory traced by tracemalloc during the operation, on top of the input "
-        "already loaded; 'stream' reads the file in 1 MiB chunks)"
+        "already loaded; 'stream' reads the file in 256 KiB chunks)"
     )
 
 

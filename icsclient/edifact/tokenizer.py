@@ -20,7 +20,7 @@ from .segment import DEFAULT_CHARS, Element, Segment, ServiceChars
 
 Source: TypeAlias = "bytes | bytearray | memoryview | str | IO[bytes]"
 
-CHUNK_SIZE = 1 << 20
+CHUNK_SIZE = 1 << 18
 _BOM = "\xef\xbb\xbf"  # a UTF-8 BOM as decoded by Latin-1
 _LEADING = " \t\r\n"
 
