@@ -291,6 +291,10 @@ def _problems(values: Iterable[ResponseError | tuple[str, str, str]]) -> tuple[R
     return tuple(_problem(v) for v in values)
 
 
+def _pairs(values: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    return tuple((str(q), str(v)) for q, v in values)
+
+
 @attrs.frozen
 class Verdict:
     """What "the ICS" answers to one request.
@@ -310,7 +314,7 @@ class Verdict:
     outcome: Outcome | None = None
     status: str | None = None
     status_text: str | None = None
-    references: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=tuple)
+    references: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=_pairs)
     erm: bool = False
     respond: bool = True
 
@@ -914,6 +918,8 @@ def _outer_form(raw: bytes) -> DropReason | None:
     message = email.message_from_bytes(raw)
     if not message.is_multipart():
         return DropReason.BODY_TEXT if message.get_content_maintype() == "text" else None
+    if message.get_content_subtype() == "signed":
+        return None
     parts = [p for p in message.get_payload() if isinstance(p, email.message.Message)]
     attachments = [p for p in parts if p.get_content_disposition() == "attachment"]
     if len(attachments) > 1:

@@ -1,0 +1,543 @@
+"""The simulated CCF: each gateway behaviour of ICS-RULES, in-process and over loopback SMTP."""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+
+from icsclient.edifact import Interchange, Segment, parse_interchange
+from icsclient.ics import build_interchange
+from icsclient.ics.contrl import ContrlReport, parse_contrl
+from icsclient.ics.cusres import CusresResponse, Outcome, parse_cusres
+from icsclient.ics.icontrl import build_icontrl
+from icsclient.mail import compose_email, open_email
+from icsclient.smime import (
+    Credentials,
+    encrypt_envelope,
+    enveloped_entity,
+    sign_and_encrypt,
+    signed_entity,
+)
+from icsclient.testing.ccf import (
+    DropReason,
+    ManualClock,
+    Request,
+    SimulatedCCF,
+    SmtpCCF,
+    SmtpInbox,
+    Verdict,
+    serve_smtp,
+)
+from icsclient.testing.pki import ThrowawayPKI, make_test_pki
+from icsclient.transport import MaildirReader, SmtpSender
+
+SITE = "AAA676Y"
+
+
+@pytest.fixture(scope="module")
+def pki() -> ThrowawayPKI:
+    return make_test_pki()
+
+
+@pytest.fixture
+def gateway(pki: ThrowawayPKI) -> SimulatedCCF:
+    return SimulatedCCF.for_pki(pki, clock=ManualClock(pki.now), max_resends=2)
+
+
+def aircr(reference: str = "HAWB1", version: str = "1", function: str = "9") -> list[Segment]:
+    return [
+        Segment("BGM", ("933", "", "", "AIRCR"), ("X" + reference, version), function),
+        Segment("RFF", ("ABO", reference, "", version)),
+        Segment("LOC", "9", "SYD"),
+    ]
+
+
+def edi(pki: ThrowawayPKI, icr: int, *bodies: list[Segment], **options: object) -> bytes:
+    messages = [("CUSCAR", body) for body in (bodies or (aircr(),))]
+    return build_interchange(
+        str(options.pop("sender", pki.client_site)),
+        messages,
+        icr,
+        prepared=pki.now,
+        **options,  # type: ignore[arg-type]
+    )
+
+
+def mail(
+    pki: ThrowawayPKI, data: bytes, *, signer: Credentials | None = None, to: object = None
+) -> bytes:
+    return compose_email(
+        data,
+        signer=signer or pki.client,
+        gateway=to or pki.gateway.certificate,  # type: ignore[arg-type]
+        mail_from=pki.client_email,
+        mail_to=pki.gateway_email,
+        validate=False,
+    )
+
+
+def opened(pki: ThrowawayPKI, replies: Sequence[bytes]) -> list[Interchange]:
+    trust = pki.trust_for_client()
+    out = []
+    for raw in replies:
+        got = open_email(raw, recipient=pki.client, trust=trust)
+        assert got.interchange is not None
+        out.append(parse_interchange(got.interchange))
+    return out
+
+
+def contrl(interchange: Interchange) -> ContrlReport:
+    assert [m.type for m in interchange.messages] == ["CONTRL"]
+    assert not interchange.ack_requested  # the CCF's CONTRL asks for no acknowledgement
+    return parse_contrl(interchange)
+
+
+def cusres(interchange: Interchange) -> CusresResponse:
+    assert interchange.ack_requested
+    return parse_cusres(interchange)
+
+
+def ack(pki: ThrowawayPKI, response: Interchange, icr: int) -> bytes:
+    return mail(pki, build_icontrl(response, sender=pki.client_site, icr=icr, prepared=pki.now))
+
+
+def headers(pki: ThrowawayPKI, icr: int) -> bytes:
+    return (
+        f"From: {pki.client_email}\r\nTo: {pki.gateway_email}\r\n"
+        f"Subject: {pki.client_site}_{icr}_AAA336C\r\nDate: Mon, 1 Jan 2024 10:00:00 +1000\r\n"
+        "Message-ID: <x@broker.test>\r\nMIME-Version: 1.0\r\n"
+    ).encode("ascii")
+
+
+def attachment(data: bytes, name: str) -> bytes:
+    encoded = base64.encodebytes(data).replace(b"\n", b"\r\n")
+    return (
+        f'Content-Type: application/EDIFACT; name="{name}"\r\n'
+        "Content-Transfer-Encoding: base64\r\n"
+        f'Content-Disposition: attachment; filename="{name}"\r\n\r\n'
+    ).encode("ascii") + encoded
+
+
+def mixed(*parts: bytes) -> bytes:
+    body = b"".join(b"--BOUNDARY\r\n" + p + b"\r\n" for p in parts)
+    return (
+        b'Content-Type: multipart/mixed; boundary="BOUNDARY"\r\n\r\n' + body + b"--BOUNDARY--\r\n"
+    )
+
+
+TEXT = b"Content-Type: text/plain; charset=us-ascii\r\n\r\nPlease find attached.\r\n"
+
+
+# --------------------------------------------------------------------------- answers
+
+
+def test_clean_interchange_gets_contrl_7_and_cusres_ms5203(
+    pki: ThrowawayPKI, gateway: SimulatedCCF
+) -> None:
+    replies = gateway.receive(mail(pki, edi(pki, 7, aircr("HAWB1", "2"))))
+    first, second = opened(pki, replies)
+    report = contrl(first)
+    assert report.accepted and report.action == 7 and report.control_reference == "7"
+    assert (report.sender, report.recipient) == (SITE, "AAA336C")
+    assert first.sender == "AAA336C" and first.recipient == SITE
+    assert len(first.control_reference) == 14
+
+    response = cusres(second)
+    assert response.document_name == "AIRCRR" and response.function == "11"
+    assert response.outcome is Outcome.ACCEPTED and response.outcome_code == "MS5203"
+    assert (response.original_document, response.original_function) == ("AIRCR", "9")
+    assert (response.sender_reference, response.sender_version) == ("HAWB1", "2")
+    assert response.recipient_site == SITE and response.received is not None
+    assert response.transaction_id.startswith("AIRCR") and response.version == "2"
+    assert not response.count_mismatch and not response.notes
+    assert [r.document_name for r in gateway.processed] == ["AIRCR"]
+    assert [s.kind for s in gateway.sent] == ["contrl", "response"]
+    assert [e.event for e in gateway.log] == ["received", "contrl", "processed", "response"]
+    assert [s.icr for s in gateway.pending] == [second.control_reference]
+
+
+def test_no_contrl_when_none_asked_for(pki: ThrowawayPKI, gateway: SimulatedCCF) -> None:
+    replies = gateway.receive(mail(pki, edi(pki, 8, ack_request=False)))
+    [only] = opened(pki, replies)
+    assert cusres(only).outcome is Outcome.ACCEPTED
+
+
+def test_sender_reference_falls_back_to_the_bgm(pki: ThrowawayPKI, gateway: SimulatedCCF) -> None:
+    body = [Segment("BGM", ("830", "", "", "EXD"), ("EXP42", "3"), "9")]
+    replies = gateway.receive(mail(pki, build_interchange(SITE, [("CUSDEC", body)], 9)))
+    response = cusres(opened(pki, replies)[1])
+    assert response.document_name == "EXDR"
+    assert (response.sender_reference, response.sender_version) == ("EXP42", "3")
+
+
+def test_segment_count_fault_rejects_the_message(pki: ThrowawayPKI, gateway: SimulatedCCF) -> None:
+    data = edi(pki, 10).replace(b"UNT+5+1'", b"UNT+9+1'")
+    replies = gateway.receive(mail(pki, data))
+    [only] = opened(pki, replies)
+    report = contrl(only)
+    assert not report.accepted
+    [message] = report.messages
+    assert message.rejected and message.error == 29 and message.segment_tag == "UNT"
+    assert gateway.processed == [] and gateway.pending == []
+
+
+def test_interchange_fault_rejects_everything(pki: ThrowawayPKI, gateway: SimulatedCCF) -> None:
+    data = edi(pki, 11, aircr("A"), aircr("B")).replace(b"UNZ+2+11'", b"UNZ+3+11'")
+    report = contrl(opened(pki, gateway.receive(mail(pki, data)))[0])
+    assert report.rejected and report.error == 29 and report.segment_tag == "UNZ"
+    assert gateway.processed == []
+
+
+def test_only_the_faulty_message_is_rejected(pki: ThrowawayPKI, gateway: SimulatedCCF) -> None:
+    data = edi(pki, 12, aircr("A"), aircr("B"))
+    data = data.replace(b"UNT+5+2'", b"UNT+4+2'")
+    first, second = opened(pki, gateway.receive(mail(pki, data)))
+    report = contrl(first)
+    assert report.action == 7 and [m.reference for m in report.rejected_messages] == ["2"]
+    assert cusres(second).sender_reference == "A"
+    assert [r.sender_reference for r in gateway.processed] == ["A"]
+
+
+def test_wrong_recipient_is_error_7(pki: ThrowawayPKI, gateway: SimulatedCCF) -> None:
+    data = edi(pki, 13, recipient="AAA999Z")
+    report = contrl(opened(pki, gateway.receive(mail(pki, data)))[0])
+    assert report.rejected and report.error == 7 and report.segment_tag == "UNB"
+    assert gateway.processed == []
+
+
+def test_duplicate_gets_contrl_26_and_is_not_processed_again(
+    pki: ThrowawayPKI, gateway: SimulatedCCF
+) -> None:
+    data = edi(pki, 14)
+    assert len(gateway.receive(mail(pki, data))) == 2
+    [again] = opened(pki, gateway.receive(mail(pki, data)))
+    report = contrl(again)
+    assert report.rejected and report.error == 26 and report.control_reference == "14"
+    # zero padding does not make a new number
+    padded = data.replace(b"+14++++1'", b"+0014++++1'").replace(b"UNZ+1+14'", b"UNZ+1+0014'")
+    assert contrl(opened(pki, gateway.receive(mail(pki, padded)))[0]).error == 26
+    assert len(gateway.processed) == 1
+    assert len(gateway.events("duplicate")) == 2
+
+
+def test_lost_contrl_then_resend_gets_duplicate(pki: ThrowawayPKI, gateway: SimulatedCCF) -> None:
+    gateway.lose_next("contrl")
+    data = edi(pki, 15)
+    [response] = opened(pki, gateway.receive(mail(pki, data)))
+    assert cusres(response).accepted
+    assert [s.lost for s in gateway.sent] == [True, False]
+    assert contrl(opened(pki, gateway.receive(mail(pki, data)))[0]).error == 26
+
+
+# --------------------------------------------------------------------------- dropped
+
+
+def _signed_and_encrypted(pki: ThrowawayPKI, entity: bytes, icr: int) -> bytes:
+    body = sign_and_encrypt(entity, signer=pki.client, recipients=[pki.gateway.certificate])
+    return headers(pki, icr) + body
+
+
+@pytest.mark.parametrize(
+    ("case", "reason"),
+    [
+        ("body text inside", DropReason.BODY_TEXT),
+        ("body text outside", DropReason.BODY_TEXT),
+        ("two attachments", DropReason.ATTACHMENTS),
+        ("not encrypted", DropReason.NOT_ENCRYPTED),
+        ("not signed", DropReason.BAD_SIGNATURE),
+        ("tampered", DropReason.BAD_SIGNATURE),
+        ("wrong key", DropReason.UNDECRYPTABLE),
+        ("untrusted", DropReason.CERTIFICATE),
+        ("expired", DropReason.CERTIFICATE),
+        ("invalid ICR", DropReason.INVALID_ICR),
+        ("not EDIFACT", DropReason.WRONG_FORMAT),
+    ],
+)
+def test_dropped_silently_but_recorded(
+    pki: ThrowawayPKI, gateway: SimulatedCCF, case: str, reason: DropReason
+) -> None:
+    data = edi(pki, 20)
+    part = attachment(data, f"{SITE}_20.edi")
+    gateway_cert = [pki.gateway.certificate]
+    if case == "body text inside":
+        raw = _signed_and_encrypted(pki, mixed(TEXT, part), 20)
+    elif case == "body text outside":
+        inner = sign_and_encrypt(part, signer=pki.client, recipients=gateway_cert)
+        raw = headers(pki, 20) + mixed(TEXT, inner)
+    elif case == "two attachments":
+        raw = _signed_and_encrypted(pki, mixed(part, attachment(data, "again.edi")), 20)
+    elif case == "not encrypted":
+        raw = headers(pki, 20) + signed_entity(part, pki.client)
+    elif case == "not signed":
+        raw = headers(pki, 20) + enveloped_entity(encrypt_envelope(part, gateway_cert))
+    elif case == "tampered":
+        signed = signed_entity(part, pki.client)
+        tampered = signed.replace(
+            b"Content-Disposition: attachment", b"Content-Disposition: inline"
+        )
+        raw = headers(pki, 20) + enveloped_entity(encrypt_envelope(tampered, gateway_cert))
+    elif case == "wrong key":
+        raw = mail(pki, data, to=pki.client.certificate)
+    elif case in ("untrusted", "expired"):
+        signer = pki.untrusted_client if case == "untrusted" else pki.expired_client
+        raw = mail(pki, data, signer=signer)
+    elif case == "invalid ICR":
+        zero = data.replace(b"+20++++1'", b"+0++++1'").replace(b"UNZ+1+20'", b"UNZ+1+0'")
+        raw = _signed_and_encrypted(pki, attachment(zero, f"{SITE}_0.edi"), 0)
+    else:
+        raw = _signed_and_encrypted(pki, attachment(b"UNB nothing like EDIFACT", "x.edi"), 20)
+    assert gateway.receive(raw) == []
+    [dropped] = gateway.dropped
+    assert dropped.reason is reason, dropped.detail
+    assert dropped.raw == raw and dropped.detail
+    assert gateway.sent == [] and gateway.processed == []
+    assert [e.event for e in gateway.log] == ["dropped"]
+
+
+def test_unregistered_signatory_gets_contrl_23(pki: ThrowawayPKI, gateway: SimulatedCCF) -> None:
+    other = pki.issue("AAA999Z", email="edi@other.test")
+    data = edi(pki, 21, sender="AAA999Z")
+    report = contrl(opened_by(pki, other, gateway.receive(mail(pki, data, signer=other)))[0])
+    assert report.rejected and report.error == 23 and report.sender == "AAA999Z"
+    # a registered certificate sending for another site's ID is just as unknown
+    report = contrl(opened(pki, gateway.receive(mail(pki, edi(pki, 22, sender="AAA999Z"))))[0])
+    assert report.error == 23
+    assert gateway.processed == [] and gateway.dropped == []
+
+    gateway.register_client("AAA999Z", other.certificate)
+    replies = gateway.receive(mail(pki, data, signer=other))
+    assert [contrl(i).accepted for i in opened_by(pki, other, replies)[:1]] == [True]
+    assert len(gateway.processed) == 1
+
+
+def opened_by(pki: ThrowawayPKI, creds: Credentials, replies: Sequence[bytes]) -> list[Interchange]:
+    trust = pki.trust_for_client()
+    out = []
+    for raw in replies:
+        got = open_email(raw, recipient=creds, trust=trust)
+        assert got.interchange is not None
+        out.append(parse_interchange(got.interchange))
+    return out
+
+
+# --------------------------------------------------------------------------- verdicts
+
+
+def test_configured_rejection(pki: ThrowawayPKI, gateway: SimulatedCCF) -> None:
+    gateway.verdicts["BAD1"] = Verdict.rejected(
+        ("ERROR", "AC1234", "Consignor name must be supplied"),
+        ("ADVICE", "AC5678", "Goods description is vague"),
+    )
+    _, reply = opened(pki, gateway.receive(mail(pki, edi(pki, 30, aircr("BAD1")))))
+    response = cusres(reply)
+    assert response.rejected and response.outcome_code == "MS5201"
+    assert [(e.error_class, e.code) for e in response.errors] == [
+        ("ERROR", "AC1234"),
+        ("ADVICE", "AC5678"),
+        ("ADVICE", "MS5201"),
+    ]
+    assert response.errors[0].text == "Consignor name must be supplied"
+    assert response.count == 3 and not response.count_mismatch
+
+
+def test_rule_with_warnings_status_references_and_erm(
+    pki: ThrowawayPKI, gateway: SimulatedCCF
+) -> None:
+    seen: list[Request] = []
+
+    def rule(request: Request) -> Verdict | None:
+        seen.append(request)
+        if request.sender_reference == "WARN":
+            return Verdict(
+                errors=[("WARNING", "AC2001", "Weight: more than 512 characters? " * 20)],
+                status="CLEAR",
+                status_text="Cleared for export",
+                references=[("ED", "AB12345")],
+            )
+        if request.sender_reference == "ERM":
+            return Verdict(errors=[("CCFERROR", "CCF0012", "Reference used")], erm=True)
+        if request.sender_reference == "QUIET":
+            return Verdict(respond=False)
+        return None
+
+    gateway.rule = rule
+    data = edi(pki, 31, aircr("WARN"), aircr("ERM"), aircr("QUIET"), aircr("OK"))
+    replies = opened(pki, gateway.receive(mail(pki, data)))
+    assert contrl(replies[0]).accepted
+    warn, erm, ok = (cusres(i) for i in replies[1:])
+    assert warn.outcome is Outcome.ACCEPTED_WITH_WARNINGS and warn.outcome_code == "MS5202"
+    assert (warn.status, warn.status_text) == ("CLEAR", "Cleared for export")
+    assert warn.references["ED"] == ("AB12345",)
+    assert warn.errors[0].text.startswith("Weight: more than 512 characters?")
+    assert len(warn.errors[0].text) > 512
+    assert erm.is_erm and erm.rejected and erm.failed_message_type == "CUSCAR"
+    assert (erm.sender_reference, erm.raised_by, erm.failed_function) == ("ERM", "CCF", "9")
+    assert erm.transaction_id == f"CCF_{SITE}_31_CUSCAR_2"
+    assert ok.outcome is Outcome.ACCEPTED
+    assert [r.sender_reference for r in seen] == ["WARN", "ERM", "QUIET", "OK"]
+    assert len(gateway.pending) == 3
+
+
+def test_message_without_document_name_gets_erm(pki: ThrowawayPKI, gateway: SimulatedCCF) -> None:
+    data = edi(pki, 32, [Segment("RFF", ("ABO", "NODOC", "", "1"))])
+    response = cusres(opened(pki, gateway.receive(mail(pki, data)))[1])
+    assert response.is_erm and response.errors[0].code == "CCF0001"
+
+
+# --------------------------------------------------------------------------- test indicator
+
+
+def test_test_indicator_mirrored(pki: ThrowawayPKI, gateway: SimulatedCCF) -> None:
+    replies = opened(pki, gateway.receive(mail(pki, edi(pki, 40, test=True))))
+    assert [i.test for i in replies] == [True, True]
+    replies = opened(pki, gateway.receive(mail(pki, edi(pki, 41))))
+    assert [i.test for i in replies] == [False, False]
+
+
+def test_industry_test_answers_everything_as_test(pki: ThrowawayPKI) -> None:
+    gateway = SimulatedCCF.for_pki(pki, environment="test")
+    replies = opened(pki, gateway.receive(mail(pki, edi(pki, 42))))
+    assert [i.test for i in replies] == [True, True]
+    assert len(gateway.processed) == 1
+
+
+def test_production_does_not_process_test_interchanges(pki: ThrowawayPKI) -> None:
+    gateway = SimulatedCCF.for_pki(pki, environment="production")
+    [reply] = opened(pki, gateway.receive(mail(pki, edi(pki, 43, test=True))))
+    report = contrl(reply)
+    assert report.rejected and report.error == 25 and not reply.test
+    assert gateway.processed == []
+
+
+# --------------------------------------------------------------------------- re-sends
+
+
+def test_resends_until_icontrl(pki: ThrowawayPKI, gateway: SimulatedCCF) -> None:
+    clock = gateway.clock
+    assert isinstance(clock, ManualClock)
+    _, response_mail = gateway.receive(mail(pki, edi(pki, 50)))
+    assert gateway.tick() == []
+    clock.advance(gateway.resend_after)
+    assert gateway.tick() == [response_mail]  # the same e-mail, the same ICR
+    assert gateway.tick() == []
+    [response] = opened(pki, [response_mail])
+    assert gateway.receive(ack(pki, response, 51)) == []  # an ICONTRL is never answered
+    [acked] = gateway.events("acknowledged")
+    assert acked.icr == response.control_reference
+    clock.advance(hours=5)
+    assert gateway.tick() == [] and gateway.pending == []
+    # an ICONTRL received again is harmless
+    assert gateway.receive(ack(pki, response, 52)) == []
+    assert len(gateway.events("unmatched-acknowledgement")) == 1
+
+
+def test_resends_are_bounded(pki: ThrowawayPKI, gateway: SimulatedCCF) -> None:
+    gateway.lose_next("response")
+    [contrl_mail] = gateway.receive(mail(pki, edi(pki, 53)))
+    resends = []
+    for _ in range(5):
+        gateway.clock.advance(minutes=31)  # type: ignore[attr-defined]
+        resends.extend(gateway.tick())
+    assert len(resends) == gateway.max_resends == 2
+    assert [s.attempt for s in gateway.sent_of("response")] == [1, 2]
+    assert len(gateway.events("gave-up")) == 1 and gateway.pending == []
+    assert contrl(opened(pki, [contrl_mail])[0]).accepted
+
+
+def test_acknowledging_a_contrl_is_a_violation(pki: ThrowawayPKI, gateway: SimulatedCCF) -> None:
+    first, _ = opened(pki, gateway.receive(mail(pki, edi(pki, 54))))
+    segments = [Segment("UCI", first.control_reference, ("AAA336C", "", "AAA336C"), SITE, "8")]
+    data = build_interchange(SITE, [("CONTRL", segments)], 55, prepared=pki.now)
+    assert gateway.receive(mail(pki, data)) == []
+    assert [e.detail for e in gateway.events("violation")] == ["the client acknowledged a CONTRL"]
+    assert len(gateway.pending) == 1
+
+
+def test_lose_predicate(pki: ThrowawayPKI, gateway: SimulatedCCF) -> None:
+    gateway.lose = lambda sent: sent.kind == "response" and sent.attempt == 0
+    [contrl_mail] = gateway.receive(mail(pki, edi(pki, 56)))
+    gateway.clock.advance(minutes=30)  # type: ignore[attr-defined]
+    [resent] = gateway.tick()
+    assert cusres(opened(pki, [resent])[0]).accepted
+    events = [e.event for e in gateway.log]
+    assert events.count("lost") == 1 and events[-1] == "resent"
+
+
+# --------------------------------------------------------------------------- SMTP
+
+
+@pytest.fixture
+def smtp_pair(pki: ThrowawayPKI, tmp_path: Path) -> Iterator[SmtpCCF]:
+    gateway = SimulatedCCF.for_pki(pki, clock=ManualClock(pki.now))
+    with SmtpCCF(gateway, inbox=SmtpInbox(tmp_path / "inbox")) as server:
+        yield server
+
+
+def test_loopback_smtp_round_trip(pki: ThrowawayPKI, smtp_pair: SmtpCCF) -> None:
+    assert smtp_pair.inbox is not None and smtp_pair.inbox.running
+    with smtp_pair.sender() as sender:
+        sender.send(mail(pki, edi(pki, 60)), mail_from=pki.client_email, rcpt_to=pki.gateway_email)
+    reader = smtp_pair.inbox.reader()
+    items = list(reader)
+    assert len(items) == 2 and all(
+        to == [pki.client_email] for _, to, _ in smtp_pair.inbox.messages
+    )
+    first, second = opened(pki, [raw for _, raw in items])
+    assert contrl(first).accepted and cusres(second).accepted
+    for key, _ in items:
+        reader.done(key)
+
+    smtp_pair.gateway.clock.advance(minutes=30)  # type: ignore[attr-defined]
+    [resent] = smtp_pair.tick()
+    assert [raw for _, raw in reader] == [resent]
+    SmtpSender(smtp_pair.host, smtp_pair.port).send(
+        ack(pki, second, 61), mail_from=pki.client_email, rcpt_to=pki.gateway_email
+    )
+    assert len(smtp_pair.gateway.events("acknowledged")) == 1
+    assert smtp_pair.gateway.pending == [] and smtp_pair.delivery_errors == []
+    inbox = smtp_pair.inbox
+    smtp_pair.stop()
+    assert not inbox.running and not smtp_pair.running
+
+
+def test_smtp_gateway_into_a_maildir(pki: ThrowawayPKI, tmp_path: Path) -> None:
+    gateway = SimulatedCCF.for_pki(pki)
+    with serve_smtp(gateway, maildir=tmp_path / "md") as server:
+        server.sender().send(
+            mail(pki, edi(pki, 62)), mail_from=pki.client_email, rcpt_to=pki.gateway_email
+        )
+    raws = [raw for _, raw in MaildirReader(tmp_path / "md")]
+    assert [contrl(i).accepted for i in opened(pki, raws)[:1]] == [True] and len(raws) == 2
+
+
+def test_smtp_delivery_failure_is_recorded(pki: ThrowawayPKI) -> None:
+    gateway = SimulatedCCF.for_pki(pki)
+    with SmtpInbox() as dead:
+        port = dead.port
+    with serve_smtp(gateway, reply_to=("127.0.0.1", port)) as server:
+        server.sender().send(
+            mail(pki, edi(pki, 63)), mail_from=pki.client_email, rcpt_to=pki.gateway_email
+        )
+    assert len(server.delivery_errors) == 2 and f"127.0.0.1:{port}" in server.delivery_errors[0]
+    assert len(gateway.events("delivery-failed")) == 2
+
+
+def test_smtp_ccf_needs_one_reply_target(pki: ThrowawayPKI, tmp_path: Path) -> None:
+    gateway = SimulatedCCF.for_pki(pki)
+    with pytest.raises(ValueError, match="exactly one"):
+        SmtpCCF(gateway)
+    with pytest.raises(ValueError, match="exactly one"):
+        SmtpCCF(gateway, maildir=tmp_path, reply_to=("127.0.0.1", 25))
+
+
+def test_manual_clock() -> None:
+    clock = ManualClock(_dt.datetime(2024, 1, 1, tzinfo=_dt.timezone.utc))
+    assert clock.advance(minutes=90) == _dt.datetime(2024, 1, 1, 1, 30, tzinfo=_dt.timezone.utc)
+    with pytest.raises(ValueError):
+        clock.advance(minutes=-1)
+    with pytest.raises(ValueError):
+        ManualClock(_dt.datetime(2024, 1, 1))
