@@ -12,6 +12,7 @@ import gc
 import re
 from collections.abc import Iterable, Iterator
 from datetime import datetime
+from operator import itemgetter
 
 import attrs
 
@@ -121,6 +122,18 @@ class Message:
         if self.trailer is not None:
             yield self.trailer
 
+    def __repr__(self) -> str:
+        """A one-line summary; the full field list would be long."""
+        from .._display import short_repr
+
+        return short_repr(self)
+
+    def _repr_html_(self) -> str:
+        """The message as an HTML table of its segments (Jupyter)."""
+        from .._display import render_message
+
+        return render_message(self)
+
 
 @attrs.frozen
 class Interchange:
@@ -164,6 +177,18 @@ class Interchange:
         parts.extend(iter_serialized(self.segments(), chars, charset=syntax))
         return "".join(parts).encode("latin-1")
 
+    def __repr__(self) -> str:
+        """A one-line summary; the full field list would be long."""
+        from .._display import short_repr
+
+        return short_repr(self)
+
+    def _repr_html_(self) -> str:
+        """The envelope and segments as HTML, envelope findings highlighted (Jupyter)."""
+        from .._display import render_interchange
+
+        return render_interchange(self)
+
 
 def _flagging(
     segments: Iterator[Segment], bad: re.Pattern[str], flagged: set[int], number: int
@@ -174,6 +199,52 @@ def _flagging(
         if any(bad.search(c) for e in seg.elements for c in e):
             flagged.add(number)
         yield seg
+
+
+_tag = itemgetter(0)
+
+
+def _flagged_between(flagged: set[int], first: int, stop: int) -> list[int]:
+    """The flagged segment numbers in ``first <= n < stop``, in order."""
+    if not flagged:
+        return []
+    return sorted(n for n in flagged if first <= n < stop)
+
+
+def _check_unh(check: _Checker, seg: Segment, number: int) -> None:
+    ref = seg.get(0)
+    if not ref:
+        check.add(
+            13,
+            "UNH",
+            number,
+            "message reference (0062) is missing",
+            element=2,
+            message="",
+            position=1,
+        )
+    elif len(ref) > 14:
+        check.add(
+            39,
+            "UNH",
+            number,
+            f"message reference {ref!r} exceeds 14",
+            element=2,
+            message=ref,
+            position=1,
+        )
+    for comp, name in ((0, "message type"), (1, "version"), (2, "release"), (3, "agency")):
+        if not seg.get(1, comp):
+            check.add(
+                13,
+                "UNH",
+                number,
+                f"{name} (S009) is missing",
+                element=3,
+                component=comp + 1,
+                message=ref,
+                position=1,
+            )
 
 
 def _parse_datetime(date: str, time: str) -> datetime | None:
@@ -411,16 +482,41 @@ def _build(
         )
         m_header = None
 
-    for seg in rest:
-        number += 1
+    # Only service segments drive the state machine: find them in one pass, and take each
+    # message body as a slice between its UNH and UNT.
+    segs = rest if isinstance(rest, list) else list(rest)
+    nbase = number  # the segment number of segs[j] is nbase + j + 1
+    service = [j for j, tag in enumerate(map(_tag, segs)) if tag in _SERVICE_TAGS]
+    service.append(len(segs))
+    pos = 0
+    m_start = 0
+    for j in service:
+        if j > pos:
+            if m_header is not None:
+                m_body.extend(segs[pos:j])
+                for k in _flagged_between(flagged, nbase + pos + 1, nbase + j + 1):
+                    ref = m_header.get(0)
+                    _check_chars(check, segs[k - nbase - 1], k, char_syntax, ref, k - m_start)
+            else:
+                for k in range(pos, j):
+                    tag = segs[k].tag
+                    why = (
+                        "segment after UNZ"
+                        if unz is not None
+                        else f"segment {tag} outside a message"
+                    )
+                    check.add(33, tag, nbase + k + 1, why)
+        if j == len(segs):
+            break
+        pos = j + 1
+        seg = segs[j]
+        number = nbase + j + 1
         tag = seg.tag
         if m_header is not None:
-            if tag not in _SERVICE_TAGS:
-                m_body.append(seg)
-                if number in flagged:
-                    _check_chars(check, seg, number, char_syntax, m_header.get(0), len(m_body) + 1)
-                continue
             if tag == "UNT":
+                if number in flagged:
+                    ref = m_header.get(0)
+                    _check_chars(check, seg, number, char_syntax, ref, number - m_start)
                 close_message(seg, number)
                 continue
             close_message(None, None)
@@ -429,47 +525,12 @@ def _build(
             continue
         if tag == "UNH":
             m_header = seg
+            m_start = number - 1
             m_body = []
             ref = seg.get(0)
             if not in_group:
                 loose_messages += 1
-            if not ref:
-                check.add(
-                    13,
-                    "UNH",
-                    number,
-                    "message reference (0062) is missing",
-                    element=2,
-                    message="",
-                    position=1,
-                )
-            elif len(ref) > 14:
-                check.add(
-                    39,
-                    "UNH",
-                    number,
-                    f"message reference {ref!r} exceeds 14",
-                    element=2,
-                    message=ref,
-                    position=1,
-                )
-            for comp, name in (
-                (0, "message type"),
-                (1, "version"),
-                (2, "release"),
-                (3, "controlling agency"),
-            ):
-                if not seg.get(1, comp):
-                    check.add(
-                        13,
-                        "UNH",
-                        number,
-                        f"{name} (S009) is missing",
-                        element=3,
-                        component=comp + 1,
-                        message=ref,
-                        position=1,
-                    )
+            _check_unh(check, seg, number)
             _check_chars(check, seg, number, char_syntax, ref, 1)
         elif tag == "UNZ":
             unz = seg
