@@ -125,3 +125,9 @@ class Segment(_SegmentBase):
             return self.elements[element][component]
         except IndexError:
             return default
+
+    def _repr_html_(self) -> str:
+        """The segment as an HTML table with its name and elements (Jupyter)."""
+        from .._display import render_segment
+
+        return render_segment(self)

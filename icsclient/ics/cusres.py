@@ -225,6 +225,18 @@ class CusresResponse:
             lines.append(f"  (CNT+55 says {self.count}, {len(self.errors)} found)")
         return "\n".join(lines)
 
+    def __repr__(self) -> str:
+        """A one-line summary; the full field list would be long."""
+        from .._display import short_repr
+
+        return short_repr(self)
+
+    def _repr_html_(self) -> str:
+        """The outcome, errors and segments as HTML (Jupyter)."""
+        from .._display import render_cusres
+
+        return render_cusres(self)
+
 
 def _parse_dtm(seg: Segment, notes: list[str]) -> datetime | None:
     value, fmt = seg.get(0, 1), seg.get(0, 2) or "204"
