@@ -307,6 +307,11 @@ def test_unregistered_signatory_gets_contrl_23(pki: ThrowawayPKI, gateway: Simul
     report = contrl(opened(pki, gateway.receive(mail(pki, edi(pki, 22, sender="AAA999Z"))))[0])
     assert report.error == 23
     assert gateway.processed == [] and gateway.dropped == []
+    # ... but a CONTRL is never answered, whoever signed it
+    uci = Segment("UCI", "00000000000001", ("AAA336C", "", "AAA336C"), "AAA999Z", "8")
+    acknowledgement = build_interchange("AAA999Z", [("CONTRL", [uci])], 23, prepared=pki.now)
+    assert gateway.receive(mail(pki, acknowledgement, signer=other)) == []
+    assert "Client Register" in gateway.events("violation")[0].detail
 
     gateway.register_client("AAA999Z", other.certificate)
     replies = gateway.receive(mail(pki, data, signer=other))
@@ -430,9 +435,11 @@ def test_resends_until_icontrl(pki: ThrowawayPKI, gateway: SimulatedCCF) -> None
     assert acked.icr == response.control_reference
     clock.advance(hours=5)
     assert gateway.tick() == [] and gateway.pending == []
-    # an ICONTRL received again is harmless
+    # an ICONTRL received again is harmless, and never answered, not even as a duplicate
     assert gateway.receive(ack(pki, response, 52)) == []
     assert len(gateway.events("unmatched-acknowledgement")) == 1
+    assert gateway.receive(ack(pki, response, 52)) == []
+    assert len(gateway.events("duplicate")) == 1
 
 
 def test_resends_are_bounded(pki: ThrowawayPKI, gateway: SimulatedCCF) -> None:

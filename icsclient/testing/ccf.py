@@ -586,20 +586,27 @@ class SimulatedCCF:
         self._log(now, "received", site, icr, ", ".join(m.type for m in interchange.messages))
         reply_to = _address(opened.mail_from) or _certificate_email(opened.signer)
         context = _Context(interchange, opened.signer, reply_to, now, raw)
+        # a CONTRL (the client's ICONTRL) is never answered, not even with an error
+        only_contrl = bool(interchange.messages) and all(
+            m.type == "CONTRL" for m in interchange.messages
+        )
         if not self._registered(site, opened.signer):
-            finding = Finding(
-                23, "UNB", 1, 3, 1, detail=f"the signatory is not on the Client Register for {site}"
-            )
-            self._contrl(context, [finding], out)
+            detail = f"the signatory is not on the Client Register for {site}"
+            if only_contrl:
+                self._log(now, "violation", site, icr, f"a CONTRL: {detail}")
+            else:
+                self._contrl(context, [Finding(23, "UNB", 1, 3, 1, detail=detail)], out)
             return
         key = (site, int(icr))
-        if key in self._seen:
-            self._log(now, "duplicate", site, icr)
-            finding = Finding(26, "UNB", 1, 6, detail=f"interchange {icr} from {site} seen before")
-            self._contrl(context, [finding], out)
-            return
+        duplicate = key in self._seen
         self._seen.add(key)
-        if interchange.messages and all(m.type == "CONTRL" for m in interchange.messages):
+        if duplicate:
+            self._log(now, "duplicate", site, icr)
+            if not only_contrl:
+                detail = f"interchange {icr} from {site} seen before"
+                self._contrl(context, [Finding(26, "UNB", 1, 6, detail=detail)], out)
+            return
+        if only_contrl:
             self._acknowledgements(interchange, now)
             return
         findings = list(interchange.issues)
