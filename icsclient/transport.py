@@ -205,8 +205,13 @@ class SmtpSender:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @property
+    def connected(self) -> bool:
+        """Whether a kept connection is open (see :meth:`open`)."""
+        return self._connection is not None
+
     def open(self) -> None:
-        """Open the connection now (it is kept until :meth:`close`)."""
+        """Open the connection now, unless one is open; it is kept until :meth:`close`."""
         if self._connection is None:
             self._connection = self._connect()
 

@@ -548,3 +548,19 @@ def test_manual_clock() -> None:
         clock.advance(minutes=-1)
     with pytest.raises(ValueError):
         ManualClock(_dt.datetime(2024, 1, 1))
+
+
+def test_smtp_replies_survive_a_restarted_inbox(pki: ThrowawayPKI) -> None:
+    gateway = SimulatedCCF.for_pki(pki)
+    first = SmtpInbox().start()
+    port = first.port
+    with serve_smtp(gateway, reply_to=("127.0.0.1", port)) as server:
+        send = server.sender()
+        send.send(mail(pki, edi(pki, 64)), mail_from=pki.client_email, rcpt_to=pki.gateway_email)
+        first.stop()  # the gateway's kept connection to it goes stale
+        with SmtpInbox(port=port) as second:
+            send.send(
+                mail(pki, edi(pki, 65)), mail_from=pki.client_email, rcpt_to=pki.gateway_email
+            )
+    assert len(first.messages) == 2 and len(second.messages) == 2
+    assert server.delivery_errors == []

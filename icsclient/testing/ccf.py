@@ -1083,21 +1083,35 @@ class SmtpCCF(_LoopbackServer):
         self.delivery_errors: list[str] = []
         self._requested_port = port
         self._owns_inbox = False
+        self._delivery_lock = threading.Lock()
 
     def _deliver(self, records: Iterable[Sent]) -> None:
         for sent in records:
             try:
-                if self._writer is not None:
-                    self._writer.deliver(sent.email)
-                else:
-                    if self._sender is None:
-                        assert self.inbox is not None
-                        self._sender = self.inbox.sender()
-                    self._sender.send(sent.email, mail_from=self.gateway.address, rcpt_to=sent.to)
+                with self._delivery_lock:
+                    self._deliver_one(sent)
             except (TransportError, OSError) as exc:
                 self.delivery_errors.append(str(exc))
                 with self.gateway._lock:
                     self.gateway._log(sent.at, "delivery-failed", sent.site, sent.icr, str(exc))
+
+    def _deliver_one(self, sent: Sent) -> None:
+        if self._writer is not None:
+            self._writer.deliver(sent.email)
+            return
+        if self._sender is None:
+            assert self.inbox is not None
+            self._sender = self.inbox.sender()
+        sender = self._sender
+        sender.open()  # one connection serves every reply
+        try:
+            sender.send(sent.email, mail_from=self.gateway.address, rcpt_to=sent.to)
+        except TransportError:
+            if sender.connected:
+                raise
+            # the kept connection went away (idle timeout, server restart): once more, afresh
+            sender.open()
+            sender.send(sent.email, mail_from=self.gateway.address, rcpt_to=sent.to)
 
     def _take(self, raw: bytes, mail_from: str, rcpt_tos: list[str]) -> None:
         self._deliver(self.gateway.receive_records(raw))
@@ -1113,6 +1127,9 @@ class SmtpCCF(_LoopbackServer):
     def stop(self) -> None:
         """Stop the server, and the ``inbox`` if :meth:`start` started it (idempotent)."""
         super().stop()
+        if self._sender is not None:
+            with self._delivery_lock:
+                self._sender.close()
         if self._owns_inbox and self.inbox is not None:
             self.inbox.stop()
             self._owns_inbox = False
