@@ -41,7 +41,7 @@ from .smime import (
     unwrap,
 )
 from .smime._load import load_certificate_list
-from .smime._mime import CRLF, Entity, b64_lines, parse_entity, split_multipart
+from .smime._mime import CRLF, Entity, b64_chunks, parse_entity
 
 __all__ = ["ReceivedEmail", "compose_email", "open_email"]
 
@@ -157,26 +157,6 @@ def compose_email(
         raise BuildError("date must be timezone-aware")
     msgid = _check_message_id(message_id, sender_addr)
 
-    name = filename.encode("ascii")
-    entity = b"".join(
-        (
-            b'Content-Type: application/EDIFACT; name="' + name + b'"' + CRLF,
-            b"Content-Transfer-Encoding: base64" + CRLF,
-            b'Content-Disposition: attachment; filename="' + name + b'"' + CRLF,
-            CRLF,
-            b64_lines(interchange),
-        )
-    )
-    body = sign_and_encrypt(
-        entity,
-        signer=signer,
-        recipients=recipients,
-        digest=digest,
-        rsa_padding=rsa_padding,
-        cipher=cipher,
-        key_transport=key_transport,
-    )
-    del entity
     headers = "\r\n".join(
         (
             f"From: {sender_addr}",
@@ -188,7 +168,23 @@ def compose_email(
             "",
         )
     ).encode("ascii")
-    return headers + body
+    name = filename.encode("ascii")
+    entity_head = (
+        b'Content-Type: application/EDIFACT; name="' + name + b'"' + CRLF
+        + b"Content-Transfer-Encoding: base64" + CRLF
+        + b'Content-Disposition: attachment; filename="' + name + b'"' + CRLF + CRLF
+    )  # fmt: skip
+    # the entity goes down in pieces: sign_and_encrypt joins them once and drops them
+    return sign_and_encrypt(
+        [entity_head, *b64_chunks(interchange)],
+        signer=signer,
+        recipients=recipients,
+        digest=digest,
+        rsa_padding=rsa_padding,
+        cipher=cipher,
+        key_transport=key_transport,
+        headers=headers,
+    )
 
 
 @attrs.frozen
@@ -231,10 +227,7 @@ def _leaf(entity: Entity) -> Entity:
     for _ in range(4):
         if entity.headers.get_content_maintype() != "multipart":
             return entity
-        boundary = entity.param("boundary")
-        if not boundary:
-            raise MailError(f"{entity.content_type} entity without a boundary parameter")
-        parts = [parse_entity(p) for p in split_multipart(entity.body, boundary).parts]
+        parts = entity.parts()
         if len(parts) == 1:
             entity = parts[0]
             continue
@@ -340,7 +333,7 @@ def open_email(
     ):
         raise MailError(f"the attachment is {leaf.content_type}, not application/EDIFACT")
     data = leaf.decoded_body()
-    if not data.strip():
+    if not data or data.isspace():
         raise MailError("the interchange attachment is empty")
     sender, _owner, unb_recipient, icr = _unb_fields(data)
     if trust.gateway_site is not None and sender != trust.gateway_site:

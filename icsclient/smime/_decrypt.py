@@ -17,11 +17,9 @@ from collections.abc import Sequence
 
 import attrs
 from asn1crypto import algos, cms, core  # type: ignore[import-untyped, unused-ignore]
-from asn1crypto import x509 as asn1_x509  # type: ignore[import-untyped, unused-ignore]
 from cryptography import x509
 from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.primitives import padding as sym_padding
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.serialization import pkcs7
@@ -30,6 +28,7 @@ from ..errors import DecryptionError
 from ._algorithms import HASHES
 from ._credentials import Credentials
 from ._envelope import CIPHERS, GCMParameters
+from ._ids import names
 
 GENERIC_MESSAGE = "the e-mail could not be decrypted with the given recipient credentials"
 """The one message every decryption failure carries."""
@@ -52,35 +51,12 @@ class Decrypted:
     recipient: x509.Certificate
 
 
-@attrs.frozen
-class _Candidate:
-    credentials: Credentials
-    issuer: asn1_x509.Name
-    serial: int
-    key_id: bytes | None
+def _candidates(recipients: Sequence[Credentials]) -> list[Credentials]:
+    return [c for c in recipients if isinstance(c.private_key, rsa.RSAPrivateKey)]
 
 
-def _candidates(recipients: Sequence[Credentials]) -> list[_Candidate]:
-    out = []
-    for creds in recipients:
-        if not isinstance(creds.private_key, rsa.RSAPrivateKey):
-            continue  # only RSA key transport is supported
-        parsed = asn1_x509.Certificate.load(
-            creds.certificate.public_bytes(serialization.Encoding.DER)
-        )
-        out.append(_Candidate(creds, parsed.issuer, parsed.serial_number, parsed.key_identifier))
-    return out
-
-
-def _matches(rid: cms.RecipientIdentifier, candidate: _Candidate) -> bool:
-    if rid.name == "issuer_and_serial_number":
-        ias = rid.chosen
-        return bool(
-            ias["serial_number"].native == candidate.serial and ias["issuer"] == candidate.issuer
-        )
-    if rid.name == "subject_key_identifier":
-        return candidate.key_id is not None and rid.chosen.native == candidate.key_id
-    return False
+def _matches(rid: cms.RecipientIdentifier, candidate: Credentials) -> bool:
+    return names(rid, candidate.certificate)
 
 
 def decrypt_envelope(data: bytes, recipients: Sequence[Credentials]) -> Decrypted:
@@ -191,7 +167,7 @@ def _decrypt(data: bytes, recipients: Sequence[Credentials]) -> Decrypted:
                 for candidate in candidates:
                     if not _matches(ktri["rid"], candidate):
                         continue
-                    creds = candidate.credentials
+                    creds = candidate
                     key = creds.private_key
                     if not isinstance(key, rsa.RSAPrivateKey):
                         continue
@@ -218,7 +194,7 @@ def _decrypt(data: bytes, recipients: Sequence[Credentials]) -> Decrypted:
         for candidate in candidates:
             if not _matches(ktri["rid"], candidate):
                 continue
-            creds = candidate.credentials
+            creds = candidate
             try:
                 cek = _unwrap_key(ktri, creds)
                 if kind == "enveloped_data":

@@ -60,7 +60,7 @@ def _rsa_key(cert: x509.Certificate) -> rsa.RSAPublicKey:
 
 
 def encrypt_envelope(
-    content: bytes,
+    content: bytes | bytearray | memoryview,
     recipients: Sequence[x509.Certificate],
     *,
     cipher: CipherName = "aes256_cbc",
@@ -88,7 +88,8 @@ def encrypt_envelope(
         and key_transport == "rsaes_pkcs1v15"
         and recipient_id == "issuer_serial"
     ):
-        builder = pkcs7.PKCS7EnvelopeBuilder().set_data(content)
+        # set_data is annotated bytes but takes any buffer (it checks bytes-likeness)
+        builder = pkcs7.PKCS7EnvelopeBuilder().set_data(content)  # type: ignore[arg-type]
         builder = builder.set_content_encryption_algorithm(
             algorithms.AES256 if cipher == "aes256_cbc" else algorithms.AES128
         )
@@ -157,7 +158,7 @@ def _recipient_info(
 
 
 def _build_envelope(
-    content: bytes,
+    content: bytes | bytearray | memoryview,
     recipients: Sequence[x509.Certificate],
     cipher: str,
     key_transport: str,

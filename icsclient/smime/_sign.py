@@ -12,7 +12,7 @@ from ._credentials import Credentials
 
 
 def sign_detached(
-    content: bytes,
+    content: bytes | bytearray | memoryview,
     signer: Credentials,
     *,
     digest: DigestName = "sha256",

@@ -18,7 +18,15 @@ from ._credentials import Credentials
 from ._decrypt import decrypt_envelope
 from ._envelope import RecipientId, encrypt_envelope
 from ._errors import NotEncryptedError, NotSignedError
-from ._mime import CRLF, Entity, b64_lines, new_boundary, parse_entity, split_multipart
+from ._mime import (
+    CRLF,
+    Entity,
+    b64_chunks,
+    b64_lines,
+    new_boundary,
+    parse_entity,
+    split_multipart,
+)
 from ._sign import sign_detached
 from ._trust import Trust
 from ._verify import VerifiedSignature, verify_signed_data
@@ -33,6 +41,53 @@ _OID_ENVELOPED = bytes.fromhex("06092a864886f70d010703")
 _OID_AUTH_ENVELOPED = bytes.fromhex("060b2a864886f70d0109100117")
 
 
+_SIGNATURE_HEAD = (
+    b'Content-Type: application/pkcs7-signature; name="smime.p7s"\r\n'
+    b"Content-Transfer-Encoding: base64\r\n"
+    b'Content-Disposition: attachment; filename="smime.p7s"\r\n\r\n'
+)
+
+
+def _signed_buffer(
+    parts: list[bytes], signer: Credentials, digest: DigestName, rsa_padding: RsaPadding
+) -> bytearray:
+    """Join ``parts`` (one entity, in pieces) into a ``multipart/signed`` buffer and sign.
+
+    ``parts`` is emptied: the pieces are dropped as soon as they are in the buffer, and the
+    entity is signed in place, so a large entity exists once, not three times.
+    """
+    boundary = new_boundary(b"").encode("ascii")
+    while any(boundary in part for part in parts):  # practically never
+        boundary = new_boundary(b"").encode("ascii")
+    head = (
+        b'Content-Type: multipart/signed; protocol="application/pkcs7-signature";'
+        + b' micalg="'
+        + MICALG[digest].encode("ascii")
+        + b'";'
+        + CRLF
+        + b' boundary="'
+        + boundary
+        + b'"'
+        + CRLF
+        + CRLF
+        + b"--"
+        + boundary
+        + CRLF
+    )
+    delimiter = CRLF + b"--" + boundary + CRLF
+    buf = bytearray().join([head, *parts, delimiter])
+    parts.clear()
+    with memoryview(buf) as view:
+        signature = sign_detached(
+            view[len(head) : len(buf) - len(delimiter)],
+            signer,
+            digest=digest,
+            rsa_padding=rsa_padding,
+        )
+    buf += _SIGNATURE_HEAD + b64_lines(signature) + b"--" + boundary + b"--" + CRLF
+    return buf
+
+
 def signed_entity(
     entity: bytes,
     signer: Credentials,
@@ -43,48 +98,14 @@ def signed_entity(
     """Wrap a MIME entity (headers + body, CRLF) in a detached ``multipart/signed`` entity.
 
     ``entity`` is signed exactly as given; it should already use CRLF line endings (the
-    canonical form), which :func:`sign_and_encrypt`'s callers in this library guarantee.
+    canonical form), which this library's composers guarantee.
     """
-    signature = sign_detached(entity, signer, digest=digest, rsa_padding=rsa_padding)
-    boundary = new_boundary(entity).encode("ascii")
-    head = (
-        b'Content-Type: multipart/signed; protocol="application/pkcs7-signature"; '
-        b'micalg="'
-        + MICALG[digest].encode("ascii")
-        + b'";'
-        + CRLF
-        + b' boundary="'
-        + boundary
-        + b'"'
-        + CRLF
-        + CRLF
-    )
-    sig_head = (
-        b'Content-Type: application/pkcs7-signature; name="smime.p7s"'
-        + CRLF
-        + b"Content-Transfer-Encoding: base64"
-        + CRLF
-        + b'Content-Disposition: attachment; filename="smime.p7s"'
-        + CRLF
-        + CRLF
-    )
-    return b"".join(
-        (
-            head,
-            b"--" + boundary + CRLF,
-            entity,
-            CRLF + b"--" + boundary + CRLF,
-            sig_head,
-            b64_lines(signature),
-            b"--" + boundary + b"--" + CRLF,
-        )
-    )
+    return bytes(_signed_buffer([entity], signer, digest, rsa_padding))
 
 
-def enveloped_entity(der: bytes, *, authenticated: bool = False) -> bytes:
-    """The ``application/pkcs7-mime`` entity (headers, blank line, base64) around CMS DER."""
+def _enveloped_head(authenticated: bool) -> bytes:
     smime_type = b"authEnveloped-data" if authenticated else b"enveloped-data"
-    head = (
+    return (
         b"Content-Type: application/pkcs7-mime; smime-type="
         + smime_type
         + b";"
@@ -97,11 +118,19 @@ def enveloped_entity(der: bytes, *, authenticated: bool = False) -> bytes:
         + CRLF
         + CRLF
     )
-    return head + b64_lines(der)
+
+
+def enveloped_entity(der: bytes, *, authenticated: bool = False, headers: bytes = b"") -> bytes:
+    """The ``application/pkcs7-mime`` entity (headers, blank line, base64) around CMS DER.
+
+    ``headers`` (complete CRLF-ended header lines, e.g. an e-mail's From/To/Subject) are
+    put before the Content-* lines.
+    """
+    return b"".join([headers, _enveloped_head(authenticated), *b64_chunks(der)])
 
 
 def sign_and_encrypt(
-    entity: bytes,
+    entity: bytes | list[bytes],
     *,
     signer: Credentials,
     recipients: Sequence[x509.Certificate],
@@ -110,19 +139,25 @@ def sign_and_encrypt(
     cipher: CipherName = "aes256_cbc",
     key_transport: KeyTransportName = "rsaes_pkcs1v15",
     recipient_id: RecipientId = "issuer_serial",
+    headers: bytes = b"",
 ) -> bytes:
     """Sign ``entity`` (detached, ``multipart/signed``), then encrypt that to ``recipients``.
 
     Returns the ``application/pkcs7-mime; smime-type=enveloped-data`` entity: its
-    Content-* header lines, a blank line and the base64 body, CRLF throughout.  A mail
-    is this entity preceded by the RFC 5322 headers.
+    Content-* header lines, a blank line and the base64 body, CRLF throughout, preceded by
+    ``headers`` (complete CRLF-ended lines: with an e-mail's headers the result is the
+    e-mail).  ``entity`` may be given as a list of byte strings that concatenate to it;
+    the list is emptied as the pieces are used, to keep memory down.
     """
-    signed = signed_entity(entity, signer, digest=digest, rsa_padding=rsa_padding)
+    parts = entity if isinstance(entity, list) else [entity]
+    buf = _signed_buffer(parts, signer, digest, rsa_padding)
     der = encrypt_envelope(
-        signed, recipients, cipher=cipher, key_transport=key_transport, recipient_id=recipient_id
+        buf, recipients, cipher=cipher, key_transport=key_transport, recipient_id=recipient_id
     )
-    del signed
-    return enveloped_entity(der, authenticated=cipher.endswith("_gcm"))
+    del buf
+    chunks = b64_chunks(der)
+    del der
+    return b"".join([headers, _enveloped_head(cipher.endswith("_gcm")), *chunks])
 
 
 @attrs.frozen
@@ -130,13 +165,12 @@ class Unwrapped:
     """What is left once the S/MIME layers are off, and what they were.
 
     ``entity`` is the innermost MIME entity (for a CCF e-mail: the interchange
-    attachment); ``content`` its raw bytes.  ``signer`` is ``None`` when the message was
+    attachment); :attr:`content` its raw bytes.  ``signer`` is ``None`` when the message was
     not signed (only possible with ``require_signature=False``); ``chain`` is the
     validated chain, signer first.  ``recipient`` is our certificate the message was
     encrypted to, ``None`` when it was not encrypted.
     """
 
-    content: bytes = attrs.field(repr=False)
     entity: Entity = attrs.field(repr=False)
     encrypted: bool
     signer: x509.Certificate | None
@@ -144,6 +178,11 @@ class Unwrapped:
     signing_time: _dt.datetime | None
     algorithms: Algorithms
     recipient: x509.Certificate | None
+
+    @property
+    def content(self) -> bytes:
+        """The innermost entity's bytes, headers and body (a copy if it is a part)."""
+        return self.entity.raw()
 
 
 def _cms_kind(der: bytes) -> str | None:
@@ -180,7 +219,7 @@ def unwrap(
     :class:`~icsclient.errors.MailError` for malformed MIME.
     """
     entity = parse_entity(raw)
-    content = raw
+    top = entity.content_type
     encrypted = False
     verified: VerifiedSignature | None = None
     cipher: str | None = None
@@ -200,13 +239,13 @@ def unwrap(
                 cipher = decrypted.content_encryption
                 key_transport = decrypted.key_transport
                 recipient = decrypted.recipient
-                content = decrypted.content
+                entity = parse_entity(decrypted.content)
             elif kind == "signed":
                 if require_encryption and not encrypted:
                     break  # refuse below, before spending effort on the signature
                 result = verify_signed_data(der, None, extra_certs=_extra(trust))
                 verified = verified or result
-                content = result.content
+                entity = parse_entity(result.content)
             else:
                 raise MailError(
                     f"{ctype} entity (smime-type={entity.param('smime-type')}) holds no "
@@ -215,16 +254,13 @@ def unwrap(
         elif ctype == "multipart/signed":
             if require_encryption and not encrypted:
                 break
-            result = _verify_multipart(entity, trust)
+            entity, result = _verify_multipart(entity, trust)
             verified = verified or result
-            content = result.content
         else:
             break
-        entity = parse_entity(content)
     else:
         raise MailError(f"more than {_MAX_LAYERS} nested S/MIME layers")
     if require_encryption and not encrypted:
-        top = parse_entity(raw).content_type
         raise NotEncryptedError(
             f"the e-mail is not encrypted (its top-level entity is {top}); "
             "encryption to our certificate is required"
@@ -236,7 +272,6 @@ def unwrap(
                 "a signature is required"
             )
         return Unwrapped(
-            content=content,
             entity=entity,
             encrypted=encrypted,
             signer=None,
@@ -251,7 +286,6 @@ def unwrap(
         chain = tuple(trust.validate_chain(verified.signer, others))
         trust.check_pinned(verified.signer)
     return Unwrapped(
-        content=content,
         entity=entity,
         encrypted=encrypted,
         signer=verified.signer,
@@ -271,21 +305,30 @@ def _extra(trust: Trust | None) -> Sequence[x509.Certificate]:
     return trust.gateway_certs if trust is not None else ()
 
 
-def _verify_multipart(entity: Entity, trust: Trust | None) -> VerifiedSignature:
-    """Verify a detached ``multipart/signed`` entity over its first part as received."""
+def _verify_multipart(entity: Entity, trust: Trust | None) -> tuple[Entity, VerifiedSignature]:
+    """Verify a detached ``multipart/signed`` entity over its first part as received.
+
+    Returns the signed part (parsed in place, or from its CRLF-canonical form when only
+    that verified) and the verification result.
+    """
     boundary = entity.param("boundary")
     if not boundary:
         raise MailError("multipart/signed entity without a boundary parameter")
-    multipart = split_multipart(entity.body, boundary)
-    if len(multipart.parts) != 2:
+    source = entity.source
+    spans = split_multipart(source, boundary, entity.body_start, entity.end).spans
+    if len(spans) != 2:
         raise SignatureError(
-            f"multipart/signed must have 2 parts (content, signature), found {len(multipart.parts)}"
+            f"multipart/signed must have 2 parts (content, signature), found {len(spans)}"
         )
-    content, signature_part = multipart.parts
-    sig_entity = parse_entity(signature_part)
+    (begin, stop), sig_span = spans
+    sig_entity = parse_entity(source, *sig_span)
     if sig_entity.content_type not in _PKCS7_SIGNATURE:
         raise SignatureError(
             f"the second part of multipart/signed is {sig_entity.content_type}, "
             "not application/pkcs7-signature"
         )
-    return verify_signed_data(sig_entity.decoded_body(), content, extra_certs=_extra(trust))
+    content = memoryview(source)[begin:stop]
+    result = verify_signed_data(sig_entity.decoded_body(), content, extra_certs=_extra(trust))
+    if result.signed is content:
+        return parse_entity(source, begin, stop), result
+    return parse_entity(result.content), result

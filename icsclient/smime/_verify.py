@@ -16,14 +16,13 @@ from collections.abc import Iterable, Iterator, Sequence
 
 import attrs
 from asn1crypto import cms, core  # type: ignore[import-untyped, unused-ignore]
-from asn1crypto import x509 as asn1_x509  # type: ignore[import-untyped, unused-ignore]
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 from ..errors import SignatureError
 from ._algorithms import HASHES
+from ._ids import names
 from ._load import describe_certificate
 from ._mime import canonicalise_crlf
 
@@ -32,23 +31,23 @@ from ._mime import canonicalise_crlf
 class VerifiedSignature:
     """A signature that verified (cryptographically; trust is checked separately).
 
-    ``content`` is the exact byte string the signature covers (for a detached signature
-    over text that lost its CRs in transit, the CRLF-canonical form); ``certificates``
+    ``signed`` is the exact byte string the signature covers -- the content given (maybe
+    a memoryview into the message), or for a detached signature over text that lost its
+    CRs in transit its CRLF-canonical form; ``content`` is it as bytes.  ``certificates``
     holds every certificate the SignedData carried, for chain building.
     """
 
-    content: bytes = attrs.field(repr=False)
+    signed: bytes | memoryview = attrs.field(repr=False, eq=False)
     signer: x509.Certificate
     certificates: tuple[x509.Certificate, ...] = attrs.field(repr=False)
     digest: str
     signature: str
     signing_time: _dt.datetime | None
 
-
-@attrs.frozen
-class _Cert:
-    parsed: asn1_x509.Certificate
-    cert: x509.Certificate
+    @property
+    def content(self) -> bytes:
+        """The signed bytes (a copy when ``signed`` is a view into a larger message)."""
+        return self.signed if isinstance(self.signed, bytes) else bytes(self.signed)
 
 
 class _Candidates:
@@ -58,18 +57,20 @@ class _Candidates:
     over the content), and at most once.
     """
 
-    def __init__(self, content: bytes, *, canonicalise: bool) -> None:
+    def __init__(self, content: bytes | memoryview, *, canonicalise: bool) -> None:
         self._content = content
         self._canonicalise = canonicalise
         self._canonical: bytes | None = None
 
-    def __iter__(self) -> Iterator[bytes]:
+    def __iter__(self) -> Iterator[bytes | memoryview]:
         yield self._content
         if not self._canonicalise:
             return
         if self._canonical is None:
-            self._canonical = canonicalise_crlf(self._content)
-        if self._canonical is not self._content:
+            plain = bytes(self._content)
+            canonical = canonicalise_crlf(plain)
+            self._canonical = b"" if canonical is plain else canonical
+        if self._canonical:
             yield self._canonical
 
 
@@ -87,18 +88,12 @@ def _load_signed_data(der: bytes) -> cms.SignedData:
         raise SignatureError("the signature is not a well-formed CMS SignedData") from None
 
 
-def _find_signer(sid: cms.SignerIdentifier, certs: Sequence[_Cert]) -> _Cert | None:
-    for item in certs:
-        if sid.name == "issuer_and_serial_number":
-            ias = sid.chosen
-            if (
-                ias["serial_number"].native == item.parsed.serial_number
-                and ias["issuer"] == item.parsed.issuer
-            ):
-                return item
-        elif sid.name == "subject_key_identifier":
-            if item.parsed.key_identifier == sid.chosen.native:
-                return item
+def _find_signer(
+    sid: cms.SignerIdentifier, certs: Sequence[x509.Certificate]
+) -> x509.Certificate | None:
+    for cert in certs:
+        if names(sid, cert):
+            return cert
     return None
 
 
@@ -111,13 +106,13 @@ def _attribute(attrs_: cms.CMSAttributes, name: str) -> core.Asn1Value | None:
     return found[0]["values"][0]
 
 
-def _digest(name: str, data: bytes) -> bytes:
+def _digest(name: str, data: bytes | memoryview) -> bytes:
     return hashlib.new(name, data).digest()
 
 
 def verify_signed_data(
     der: bytes,
-    content: bytes | None = None,
+    content: bytes | memoryview | None = None,
     *,
     extra_certs: Sequence[x509.Certificate] = (),
 ) -> VerifiedSignature:
@@ -141,23 +136,21 @@ def verify_signed_data(
         if not isinstance(embedded, core.Void) and embedded.native is not None:
             raise SignatureError("the signature embeds content but was used as detached")
         candidates = _Candidates(content, canonicalise=True)
-    certs: list[_Cert] = []
-    for choice in signed["certificates"] or ():
-        if choice.name == "certificate":
-            parsed = choice.chosen
-            certs.append(_Cert(parsed, x509.load_der_x509_certificate(parsed.dump())))
-    for extra in extra_certs:
-        raw = extra.public_bytes(serialization.Encoding.DER)
-        certs.append(_Cert(asn1_x509.Certificate.load(raw), extra))
+    certs = [
+        x509.load_der_x509_certificate(choice.chosen.dump())
+        for choice in signed["certificates"] or ()
+        if choice.name == "certificate"
+    ]
+    certs.extend(extra_certs)
     signer_infos = list(signed["signer_infos"])
     if not signer_infos:
         raise SignatureError("the SignedData has no signer")
     results = [_verify_signer(si, econtent_type, candidates, certs) for si in signer_infos]
     first = results[0]
     return VerifiedSignature(
-        content=first[0],
+        signed=first[0],
         signer=first[1],
-        certificates=tuple(c.cert for c in certs[: len(certs) - len(extra_certs)]),
+        certificates=tuple(certs[: len(certs) - len(extra_certs)]),
         digest=first[2],
         signature=first[3],
         signing_time=first[4],
@@ -168,8 +161,8 @@ def _verify_signer(
     si: cms.SignerInfo,
     econtent_type: str,
     candidates: _Candidates,
-    certs: Sequence[_Cert],
-) -> tuple[bytes, x509.Certificate, str, str, _dt.datetime | None]:
+    certs: Sequence[x509.Certificate],
+) -> tuple[bytes | memoryview, x509.Certificate, str, str, _dt.datetime | None]:
     found = _find_signer(si["sid"], certs)
     if found is None:
         raise SignatureError(
@@ -180,10 +173,10 @@ def _verify_signer(
         raise SignatureError(f"unsupported digest algorithm {digest_name}")
     signed_attrs = si["signed_attrs"]
     signing_time: _dt.datetime | None = None
-    content: bytes | None = None
+    content: bytes | memoryview | None = None
     if isinstance(signed_attrs, core.Void) or len(signed_attrs) == 0:
         # no signed attributes: the signature covers the content itself
-        to_verify: Iterable[bytes] = candidates
+        to_verify: Iterable[bytes | memoryview] = candidates
     else:
         content_type = _attribute(signed_attrs, "content_type")
         message_digest = _attribute(signed_attrs, "message_digest")
@@ -216,7 +209,7 @@ def _verify_signer(
             f"unsupported signature algorithm {algorithm['algorithm'].dotted}"
         ) from None
     signature = si["signature"].native
-    public_key = found.cert.public_key()
+    public_key = found.public_key()
     for data in to_verify:
         try:
             _check_signature(kind, algorithm, digest_name, public_key, signature, data)
@@ -224,9 +217,9 @@ def _verify_signer(
             continue
         if content is None:
             content = data
-        return content, found.cert, digest_name, kind, signing_time
+        return content, found, digest_name, kind, signing_time
     raise SignatureError(
-        f"the signature does not verify with the key of {describe_certificate(found.cert)} "
+        f"the signature does not verify with the key of {describe_certificate(found)} "
         "(signature altered, or made with another key)"
     )
 
@@ -237,9 +230,11 @@ def _check_signature(
     digest_name: str,
     public_key: object,
     signature: bytes,
-    data: bytes,
+    data: bytes | memoryview,
 ) -> None:
     hash_algorithm = HASHES[digest_name]()
+    if isinstance(data, memoryview):  # only without signed attributes: rare, small
+        data = bytes(data)
     if kind == "rsassa_pkcs1v15":
         if not isinstance(public_key, rsa.RSAPublicKey):
             raise SignatureError("an RSA signature, but the signer certificate has no RSA key")

@@ -1,0 +1,55 @@
+"""How CMS names certificates: issuer and serial number, or subject key identifier.
+
+Matching is on the hot path of every message opened, and asn1crypto's semantic name
+comparison (LDAP string preparation) and extension parsing are slow, so identifiers are
+read from ``cryptography`` certificates (cached) and names are compared as DER bytes
+first, semantically only when the bytes differ.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import attrs
+from asn1crypto import cms  # type: ignore[import-untyped, unused-ignore]
+from asn1crypto import x509 as asn1_x509  # type: ignore[import-untyped, unused-ignore]
+from cryptography import x509
+
+
+@attrs.frozen
+class CertIds:
+    """A certificate's CMS identifiers: issuer name as DER, serial number, key id."""
+
+    issuer_der: bytes = attrs.field(repr=False)
+    serial: int
+    key_id: bytes | None
+
+
+@functools.lru_cache(maxsize=256)
+def cert_ids(cert: x509.Certificate) -> CertIds:
+    """The identifiers of a certificate (cached per certificate)."""
+    try:
+        ski: bytes | None = cert.extensions.get_extension_for_class(
+            x509.SubjectKeyIdentifier
+        ).value.digest
+    except x509.ExtensionNotFound:
+        ski = None
+    return CertIds(cert.issuer.public_bytes(), cert.serial_number, ski)
+
+
+def names(
+    identifier: cms.SignerIdentifier | cms.RecipientIdentifier, cert: x509.Certificate
+) -> bool:
+    """Whether a SignerIdentifier / RecipientIdentifier names ``cert``."""
+    ids = cert_ids(cert)
+    if identifier.name == "issuer_and_serial_number":
+        ias = identifier.chosen
+        if ias["serial_number"].native != ids.serial:
+            return False
+        issuer = ias["issuer"]
+        return bool(
+            issuer.dump() == ids.issuer_der or issuer == asn1_x509.Name.load(ids.issuer_der)
+        )
+    if identifier.name == "subject_key_identifier":
+        return ids.key_id is not None and identifier.chosen.native == ids.key_id
+    return False
