@@ -408,8 +408,8 @@ class SimulatedCCF:
     """
 
     credentials: Credentials
-    trust: Trust
-    register: dict[str, tuple[x509.Certificate, ...]] = attrs.field(converter=_register)
+    trust: Trust = attrs.field(repr=False)
+    register: dict[str, tuple[x509.Certificate, ...]] = attrs.field(converter=_register, repr=False)
     site: str = attrs.field(default=CCF_SITE, kw_only=True)
     address: str = attrs.field(default="cargo@ccf.test", kw_only=True)
     clock: Clock = attrs.field(default=_utcnow, kw_only=True)
@@ -432,7 +432,9 @@ class SimulatedCCF:
     _lose_next: dict[str, int] = attrs.field(factory=dict, init=False, repr=False)
     _icrs: IcrSequence = attrs.field(init=False, repr=False)
     _opening: Trust = attrs.field(init=False, repr=False)
-    _transactions: Iterator[int] = attrs.field(factory=lambda: itertools.count(1), init=False)
+    _transactions: Iterator[int] = attrs.field(
+        factory=lambda: itertools.count(1), init=False, repr=False
+    )
     _lock: threading.RLock = attrs.field(factory=threading.RLock, init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
