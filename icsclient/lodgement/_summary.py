@@ -1,0 +1,100 @@
+"""A summary of a client's lodgements, for a report or the demo's closing table."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+import attrs
+
+from ..ics.cusres import Outcome
+from ..store import OutboxState
+
+__all__ = ["LodgementSummary"]
+
+
+def _states(value: Mapping[OutboxState, int]) -> Mapping[OutboxState, int]:
+    return MappingProxyType(dict(value))
+
+
+def _outcomes(value: Mapping[Outcome, int]) -> Mapping[Outcome, int]:
+    return MappingProxyType(dict(value))
+
+
+@attrs.frozen
+class LodgementSummary:
+    """Counts describing where one site's lodgements stand.
+
+    From the ledger (everything recorded, across restarts): ``lodged`` interchanges of
+    business messages, their count by outbox ``states``, ``resends`` (sending attempts
+    beyond the first) and ``acknowledgements`` (ICONTRLs recorded) of which
+    ``acknowledgements_sent`` went out; ``quarantined`` e-mails that could not be opened
+    or were plain text.
+
+    From this client object's lifetime only (the ledger keeps the responses, but not in a
+    form that can be counted cheaply): ``responses`` standing responses by outcome,
+    ``superseded`` out-of-order responses, ``duplicates`` received again and
+    ``open_failures``.
+    """
+
+    site: str
+    lodged: int
+    states: Mapping[OutboxState, int] = attrs.field(converter=_states)
+    resends: int
+    acknowledgements: int
+    acknowledgements_sent: int
+    quarantined: int
+    responses: Mapping[Outcome, int] = attrs.field(converter=_outcomes)
+    superseded: int
+    duplicates: int
+    open_failures: int
+
+    def count(self, state: OutboxState) -> int:
+        """How many lodged interchanges are in ``state``."""
+        return self.states.get(state, 0)
+
+    @property
+    def pending(self) -> int:
+        """Lodged interchanges not yet in a final state (queued, or sent and unanswered)."""
+        return sum(n for state, n in self.states.items() if not state.is_final)
+
+    @property
+    def settled(self) -> bool:
+        """Whether every lodged interchange reached a final state."""
+        return self.pending == 0
+
+    def rows(self) -> list[tuple[str, int]]:
+        """(label, count) rows for a table, in a stable order; outcomes with no responses
+        and states never reached are left out."""
+        out: list[tuple[str, int]] = [("lodged", self.lodged)]
+        out.extend(
+            (state.value.lower().replace("_", " "), self.states[state])
+            for state in OutboxState
+            if self.states.get(state)
+        )
+        out.append(("resends", self.resends))
+        out.extend(
+            (f"responses {outcome.value}", self.responses[outcome])
+            for outcome in Outcome
+            if self.responses.get(outcome)
+        )
+        out.extend(
+            (label, value)
+            for label, value in (
+                ("acknowledgements sent", self.acknowledgements_sent),
+                ("acknowledgements unsent", self.acknowledgements - self.acknowledgements_sent),
+                ("superseded responses", self.superseded),
+                ("duplicates received", self.duplicates),
+                ("e-mails that failed to open", self.open_failures),
+                ("quarantined", self.quarantined),
+            )
+            if value or label == "acknowledgements sent"
+        )
+        return out
+
+    def __str__(self) -> str:
+        rows = self.rows()
+        width = max(len(label) for label, _ in rows)
+        lines = [f"site {self.site}"]
+        lines.extend(f"  {label:<{width}}  {value:>7,}" for label, value in rows)
+        return "\n".join(lines)
