@@ -71,6 +71,7 @@ def _check_address(value: object, what: str) -> str:
 
 
 def _check_message_id(value: str | None, mail_from: str) -> str:
+    """A generated Message-ID, or the given one if it is ``<unique@domain>``."""
     if value is None:
         domain = email.utils.parseaddr(mail_from)[1].rpartition("@")[2]
         return email.utils.make_msgid(domain=domain)
@@ -245,12 +246,14 @@ def _leaf(entity: Entity) -> Entity:
 
 
 def _is_attachment(entity: Entity) -> bool:
+    """Whether a part is an attachment (disposition, file name or non-text type)."""
     if entity.disposition == "attachment" or entity.filename:
         return True
     return entity.headers.get_content_maintype() not in ("text", "multipart")
 
 
 def _header_date(value: str | None) -> _dt.datetime | None:
+    """The Date header as an aware datetime, ``None`` if absent or unreadable."""
     if not value:
         return None
     try:

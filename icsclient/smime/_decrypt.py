@@ -52,10 +52,12 @@ class Decrypted:
 
 
 def _candidates(recipients: Sequence[Credentials]) -> list[Credentials]:
+    """Our credentials that can be key-transport recipients (RSA keys)."""
     return [c for c in recipients if isinstance(c.private_key, rsa.RSAPrivateKey)]
 
 
 def _matches(rid: cms.RecipientIdentifier, candidate: Credentials) -> bool:
+    """Whether the RecipientIdentifier names ``candidate``'s certificate."""
     return names(rid, candidate.certificate)
 
 
@@ -146,6 +148,7 @@ _OID_ENVELOPED_VALUE = bytes.fromhex("2a864886f70d010703")
 
 
 def _decrypt(data: bytes, recipients: Sequence[Credentials]) -> Decrypted:
+    """Decrypt or raise anything: :func:`decrypt_envelope` turns every failure into one error."""
     candidates = _candidates(recipients)
     last_error: Exception | None = None
     peeked = _peek_enveloped(data)
@@ -208,6 +211,7 @@ def _decrypt(data: bytes, recipients: Sequence[Credentials]) -> Decrypted:
 
 
 def _unwrap_key(ktri: cms.KeyTransRecipientInfo, creds: Credentials) -> bytes:
+    """Recover the content-encryption key (RSA PKCS#1 v1.5 or OAEP with its parameters)."""
     key = creds.private_key
     if not isinstance(key, rsa.RSAPrivateKey):
         raise ValueError("not an RSA key")
@@ -237,6 +241,7 @@ def _unwrap_key(ktri: cms.KeyTransRecipientInfo, creds: Credentials) -> bytes:
 
 
 def _content_octets(eci: cms.EncryptedContentInfo) -> bytes:
+    """The encrypted content (BER constructed octet strings merged)."""
     encrypted = eci["encrypted_content"]
     if isinstance(encrypted, core.Void):
         raise ValueError("detached encrypted content is not supported")
@@ -244,6 +249,7 @@ def _content_octets(eci: cms.EncryptedContentInfo) -> bytes:
 
 
 def _decrypt_cbc(eci: cms.EncryptedContentInfo, cipher: str, cek: bytes) -> bytes:
+    """Decrypt AES/3DES/DES-CBC content and strip its PKCS#7 padding."""
     if cipher not in _CBC_KEY_LENGTHS or cipher.endswith("_gcm"):
         raise ValueError("unsupported content encryption")
     if len(cek) != _CBC_KEY_LENGTHS[cipher]:
@@ -265,6 +271,7 @@ def _decrypt_cbc(eci: cms.EncryptedContentInfo, cipher: str, cek: bytes) -> byte
 def _decrypt_gcm(
     envelope: cms.AuthEnvelopedData, eci: cms.EncryptedContentInfo, cipher: str, cek: bytes
 ) -> bytes:
+    """Decrypt and authenticate AES-GCM AuthEnvelopedData content (RFC 5084)."""
     if not cipher.endswith("_gcm") or len(cek) != CIPHERS[cipher][0]:
         raise ValueError("unsupported authenticated content encryption")
     params = GCMParameters.load(eci["content_encryption_algorithm"]["parameters"].dump())

@@ -51,6 +51,7 @@ class GCMParameters(core.Sequence):  # type: ignore[misc]
 
 
 def _rsa_key(cert: x509.Certificate) -> rsa.RSAPublicKey:
+    """The recipient's RSA public key; BuildError for any other key type."""
     key = cert.public_key()
     if not isinstance(key, rsa.RSAPublicKey):
         raise BuildError(
@@ -102,6 +103,7 @@ def encrypt_envelope(
 def _recipient_info(
     cert: x509.Certificate, cek: bytes, key_transport: str, recipient_id: str
 ) -> cms.RecipientInfo:
+    """A KeyTransRecipientInfo: ``cek`` encrypted to ``cert`` (PKCS#1 v1.5 or OAEP-SHA256)."""
     public_key = _rsa_key(cert)
     parsed = asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
     if recipient_id == "key_id":
@@ -164,6 +166,7 @@ def _build_envelope(
     key_transport: str,
     recipient_id: str,
 ) -> bytes:
+    """EnvelopedData (CBC) or AuthEnvelopedData (GCM) built with asn1crypto."""
     key_len, iv_len = CIPHERS[cipher]
     cek = os.urandom(key_len)
     iv = os.urandom(iv_len)

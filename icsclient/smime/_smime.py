@@ -104,6 +104,7 @@ def signed_entity(
 
 
 def _enveloped_head(authenticated: bool) -> bytes:
+    """The Content-* header lines (and blank line) of an enveloped-data entity."""
     smime_type = b"authEnveloped-data" if authenticated else b"enveloped-data"
     return (
         b"Content-Type: application/pkcs7-mime; smime-type="
@@ -186,6 +187,7 @@ class Unwrapped:
 
 
 def _cms_kind(der: bytes) -> str | None:
+    """``enveloped`` or ``signed`` from the contentType OID near the start of the DER."""
     head = der[:40]
     if _OID_ENVELOPED in head:
         return "enveloped"
@@ -302,6 +304,7 @@ def unwrap(
 
 
 def _extra(trust: Trust | None) -> Sequence[x509.Certificate]:
+    """Certificates to search for a signer the SignedData does not carry: the pinned ones."""
     return trust.gateway_certs if trust is not None else ()
 
 

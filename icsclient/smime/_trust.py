@@ -45,12 +45,14 @@ def _ca_eku(_policy: Policy, cert: x509.Certificate, eku: x509.ExtendedKeyUsage 
 
 
 def _ee_policy() -> ExtensionPolicy:
+    """webpki end-entity defaults, with emailProtection required instead of clientAuth."""
     return ExtensionPolicy.webpki_defaults_ee().require_present(
         x509.ExtendedKeyUsage, Criticality.AGNOSTIC, _ee_eku
     )
 
 
 def _ca_policy() -> ExtensionPolicy:
+    """webpki CA defaults, with an EKU (if any) that allows e-mail protection."""
     return ExtensionPolicy.webpki_defaults_ca().may_be_present(
         x509.ExtendedKeyUsage, Criticality.AGNOSTIC, _ca_eku
     )
@@ -178,6 +180,7 @@ class Trust:
 
     @staticmethod
     def _check_dates(cert: x509.Certificate, at: _dt.datetime, *, leaf: bool) -> None:
+        """Raise the expired / not-yet-valid error for ``cert`` at ``at``."""
         what = "signer certificate" if leaf else "CA certificate"
         if at > cert.not_valid_after_utc:
             raise CertificateExpiredError(

@@ -75,6 +75,7 @@ class _Candidates:
 
 
 def _load_signed_data(der: bytes) -> cms.SignedData:
+    """Parse a ContentInfo holding SignedData; SignatureError otherwise."""
     try:
         info = cms.ContentInfo.load(der)
         if info["content_type"].native != "signed_data":
@@ -91,6 +92,7 @@ def _load_signed_data(der: bytes) -> cms.SignedData:
 def _find_signer(
     sid: cms.SignerIdentifier, certs: Sequence[x509.Certificate]
 ) -> x509.Certificate | None:
+    """The certificate the SignerIdentifier names, or ``None``."""
     for cert in certs:
         if names(sid, cert):
             return cert
@@ -98,6 +100,7 @@ def _find_signer(
 
 
 def _attribute(attrs_: cms.CMSAttributes, name: str) -> core.Asn1Value | None:
+    """The single value of signed attribute ``name``, ``None`` if absent."""
     found = [a for a in attrs_ if a["type"].native == name]
     if not found:
         return None
@@ -107,6 +110,7 @@ def _attribute(attrs_: cms.CMSAttributes, name: str) -> core.Asn1Value | None:
 
 
 def _digest(name: str, data: bytes | memoryview) -> bytes:
+    """The ``name`` digest of ``data``."""
     return hashlib.new(name, data).digest()
 
 
@@ -163,6 +167,7 @@ def _verify_signer(
     candidates: _Candidates,
     certs: Sequence[x509.Certificate],
 ) -> tuple[bytes | memoryview, x509.Certificate, str, str, _dt.datetime | None]:
+    """Check one SignerInfo: attributes, digest, signature; return what it covers."""
     found = _find_signer(si["sid"], certs)
     if found is None:
         raise SignatureError(
@@ -232,6 +237,7 @@ def _check_signature(
     signature: bytes,
     data: bytes | memoryview,
 ) -> None:
+    """Verify ``signature`` over ``data``; InvalidSignature when it does not match."""
     hash_algorithm = HASHES[digest_name]()
     if isinstance(data, memoryview):  # only without signed attributes: rare, small
         data = bytes(data)

@@ -74,6 +74,7 @@ def _ca_certificate(
     not_before: _dt.datetime,
     not_after: _dt.datetime,
 ) -> x509.Certificate:
+    """A CA certificate: self-signed root when ``issuer`` is None, else an intermediate."""
     issuer_name = name if issuer is None else issuer[0].subject
     signing_key = key if issuer is None else issuer[1]
     builder = (
