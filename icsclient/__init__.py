@@ -42,10 +42,16 @@ from .ics import (
 )
 from .smime import Credentials, Trust
 from .store import InboxEntry, MemoryStore, OutboxEntry, OutboxState, SqliteStore, Store
+from .transport import EmlFolderReader, MaildirReader, MaildirWriter, SmtpSender, TransportError
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "TransportError",
+    "SmtpSender",
+    "MaildirWriter",
+    "MaildirReader",
+    "EmlFolderReader",
     "CATALOGUE",
     "BuildError",
     "ContrlReport",

@@ -1,1 +1,40 @@
-"""Test helpers for icsclient users and its own tests: a throw-away PKI (and more)."""
+"""Test helpers for vendors and for icsclient's own tests.
+
+- :mod:`icsclient.testing.pki`: a throw-away PKI (CA, client and gateway credentials, an
+  expired and an untrusted variant) in well under a second;
+- :mod:`icsclient.testing.ccf`: :class:`SimulatedCCF`, a gateway that behaves as the CCF
+  does, in-process or as a real SMTP server on loopback (:class:`SmtpCCF`);
+- :mod:`icsclient.testing.pytest_plugin`: the ``ics_pki``, ``ccf`` and ``ccf_smtp``
+  fixtures, registered through the ``pytest11`` entry point.
+"""
+
+from .ccf import (
+    Dropped,
+    DropReason,
+    LogEntry,
+    ManualClock,
+    Request,
+    Sent,
+    SimulatedCCF,
+    SmtpCCF,
+    SmtpInbox,
+    Verdict,
+    serve_smtp,
+)
+from .pki import ThrowawayPKI, make_test_pki
+
+__all__ = [
+    "DropReason",
+    "Dropped",
+    "LogEntry",
+    "ManualClock",
+    "Request",
+    "Sent",
+    "SimulatedCCF",
+    "SmtpCCF",
+    "SmtpInbox",
+    "ThrowawayPKI",
+    "Verdict",
+    "make_test_pki",
+    "serve_smtp",
+]
