@@ -239,6 +239,27 @@ def cmd_certs(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
+    """Run the end-to-end demo against the simulated CCF on loopback SMTP."""
+    from .demo import print_summary, run_demo
+
+    if args.count < 1:
+        raise UsageError(f"--count must be at least 1, got {args.count}")
+    result = run_demo(args.count, keep=args.keep)
+    if args.json:
+        json.dump(
+            {"rows": dict(result.rows), "settled": result.settled, "folder": args.keep},
+            out,
+            indent=2,
+        )
+        print(file=out)
+    else:
+        print_summary(result, out)
+        if args.keep:
+            print(f"ledger, inbox and certificates kept in {args.keep}", file=out)
+    return EXIT_OK if result.settled else EXIT_FINDINGS
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``icsclient`` command."""
     parser = argparse.ArgumentParser(
@@ -278,6 +299,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("directory", metavar="DIR")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_certs)
+
+    p = sub.add_parser(
+        "demo", help="lodge sample reports with a simulated CCF on loopback SMTP, end to end"
+    )
+    p.add_argument("--count", type=int, default=20, help="sample reports to lodge (20)")
+    p.add_argument("--keep", metavar="DIR", help="keep the ledger, inbox and PKI in DIR")
+    p.add_argument("--json", action="store_true", help="machine-readable summary")
+    p.set_defaults(func=cmd_demo)
 
     return parser
 
