@@ -324,6 +324,12 @@ def test_b64_lines_matches_the_standard_encoder(data: bytes) -> None:
     assert b64_lines(data) == base64.encodebytes(data).replace(b"\n", b"\r\n")
 
 
+@pytest.mark.parametrize("size", [57 * 64 - 1, 57 * 64, 57 * 4096, 57 * 4096 + 1, 1_000_003])
+def test_b64_lines_across_its_internal_steps(size: int) -> None:
+    data = os.urandom(size)
+    assert b64_lines(data) == base64.encodebytes(data).replace(b"\n", b"\r\n")
+
+
 @given(st.lists(st.sampled_from([b"a", b"b", b"\r", b"\n", b"\r\n", b" "]), max_size=40))
 def test_canonicalise_crlf_is_what_openssl_does(pieces: list[bytes]) -> None:
     data = b"".join(pieces)
