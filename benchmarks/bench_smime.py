@@ -267,16 +267,18 @@ def main() -> None:
     for label, direction, call, ours, theirs, peak, delta, their_mem in rows:
         ratio = ours / theirs
         target = TARGETS[direction]
-        mark = "ok" if ratio <= target else "MISS"
+        # the targets are stated for 10 MB; smaller sizes are shown for reference
+        mark = ("ok" if ratio <= target else "MISS") if label == "10MB" else "-"
         print(
             f"{label:>5}  {direction:<15}{call:<15}{ours:>9.4f}{theirs:>11.4f}"
             f"{ratio:>7.2f}x{f'<={target}x':>8} {mark:<4}"
             f"{peak:>7.1f}{delta:>7.1f}{their_mem:>13.1f}"
         )
     print(
-        "\nratio = ours / openssl pipeline (best of runs). peak MiB = the Python process's peak"
-        " RSS (interpreter, libraries and inputs included); +MiB = above the RSS with the"
-        " inputs loaded; openssl MiB = the larger pipeline process's peak RSS."
+        "\nratio = ours / openssl pipeline (best of runs; targets apply at 10 MB).\n"
+        "peak MiB = the Python process's peak RSS (interpreter, libraries and inputs\n"
+        "included); +MiB = above the RSS with the inputs loaded; openssl MiB = the\n"
+        "larger pipeline process's peak RSS."
     )
 
 
