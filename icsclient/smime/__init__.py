@@ -25,7 +25,7 @@ from ._errors import (
     SenderMismatchError,
     UntrustedCertificateError,
 )
-from ._load import CertificateLike, load_certificate, load_certificates
+from ._load import CertificateLike, load_certificate, load_certificate_list, load_certificates
 from ._sign import sign_detached
 from ._smime import Unwrapped, enveloped_entity, sign_and_encrypt, signed_entity, unwrap
 from ._trust import Trust
@@ -60,6 +60,7 @@ __all__ = [
     "encrypt_envelope",
     "enveloped_entity",
     "load_certificate",
+    "load_certificate_list",
     "load_certificates",
     "sign_and_encrypt",
     "sign_detached",
