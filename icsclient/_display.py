@@ -34,7 +34,7 @@ from .edifact.envelope import Finding, Interchange, Message, parse_interchange
 from .edifact.segment import Segment
 from .errors import IcsError
 from .ics.catalogue import CATALOGUE, function_meaning
-from .ics.contrl import ContrlReport, parse_contrl
+from .ics.contrl import ContrlReport, _located, parse_contrl
 from .ics.cusres import CusresResponse, Outcome, ResponseError, parse_cusres
 
 if TYPE_CHECKING:  # mail imports the S/MIME layer; only its type is needed here
@@ -663,19 +663,24 @@ def _contrl_table(report: ContrlReport) -> str:
             f'<td style="{_CELL}">{"<br>".join(_esc(e) for e in errors)}</td></tr>'
         )
 
-    top = report.explain().splitlines()[0].partition(": ")[2]
+    top = report.error
     row(
         "interchange (UCI)",
         _mono(report.control_reference),
         "error" if report.rejected else "ok",
         report.action.word,
-        [top] if top else [],
+        []
+        if top is None
+        else [_located(top, report.segment_tag, report.element, report.component)],
     )
     for m in report.messages:
-        details = m.explain().partition(": ")[2]
+        details = (
+            [] if m.error is None else [_located(m.error, m.segment_tag, m.element, m.component)]
+        )
+        details.extend(d for s in m.segment_errors for d in s.describe())
         severity = "error" if m.rejected else "warning" if m.has_errors else "ok"
         label = f"{_mono(m.reference or '?')} {_esc(m.type)}"
-        row("message (UCM)", label, severity, m.action.word, details.split("; ") if details else [])
+        row("message (UCM)", label, severity, m.action.word, details)
     return f'<table style="{_TABLE}">{"".join(rows)}</table>'
 
 
