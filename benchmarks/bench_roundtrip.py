@@ -5,18 +5,27 @@ gateway opens the e-mail, checks it, answers with a CONTRL and a CUSRES → the 
 both, applies the CONTRL, stores the CUSRES and records an ICONTRL → the gateway opens the
 ICONTRL → the client records the sends.  Measured, side by side in one run:
 
-- **in-process**: :class:`~icsclient.testing.ccf.SimulatedCCF` called directly;
-- **loopback SMTP**: the client sends with :class:`~icsclient.transport.SmtpSender` to an
-  :class:`~icsclient.testing.ccf.SmtpCCF` (aiosmtpd on 127.0.0.1), which delivers its
-  replies by SMTP to an :class:`~icsclient.testing.ccf.SmtpInbox`; servers run in threads
-  of this process.
+- **in-process, 1 process**: :class:`~icsclient.testing.ccf.SimulatedCCF` called
+  directly, one round trip after the other: the cost of each stage, cleanly separated;
+- **in-process, N processes** (``--workers``, default 2): that loop in N processes that
+  share one SQLite ledger (one site, one ICR sequence), as a vendor would use two cores;
+- **loopback SMTP, one at a time**: the client sends with
+  :class:`~icsclient.transport.SmtpSender` to an :class:`~icsclient.testing.ccf.SmtpCCF`
+  (aiosmtpd on 127.0.0.1) that delivers its replies by SMTP to an
+  :class:`~icsclient.testing.ccf.SmtpInbox`, both served by threads of this process;
+- **loopback SMTP, pipelined**: the CCF and the client's inbound mail server (delivering
+  into a Maildir) run in another process, as they would across a network; the client
+  keeps ``--window`` lodgements in flight, reads the Maildir with
+  :class:`~icsclient.transport.MaildirReader`, and a thread hands its e-mails over by SMTP.
 
-For each: the rate, the time split by stage, and the share spent in RSA private-key
-operations (the ``pkcs7`` sign and decrypt calls of ``cryptography`` are counted and timed;
-the RSA operation itself is timed alone for the floor).  The client's ledger is a
-:class:`~icsclient.store.SqliteStore` file (``--store memory`` for the in-memory store).
+For each: the rate, the work by stage, and the share of RSA private-key operations (the
+``pkcs7`` sign and decrypt calls of ``cryptography`` are counted and timed; a bare RSA-2048
+private-key operation is timed alone for the floor).  The client's ledger is a
+:class:`~icsclient.store.SqliteStore` file (``--store memory`` for the in-memory store;
+the parallel in-process run needs the file).  Every run checks that all lodgements were
+acknowledged and all responses acknowledged.
 
-    python benchmarks/bench_roundtrip.py                 # 1,000 round trips each way
+    python benchmarks/bench_roundtrip.py                 # 1,000 round trips per run
     python benchmarks/bench_roundtrip.py --count 200     # quicker
     python benchmarks/bench_roundtrip.py --mode inprocess --store memory
 """
@@ -24,13 +33,16 @@ the RSA operation itself is timed alone for the floor).  The client's ledger is 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
+import queue
 import sys
 import tempfile
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -39,10 +51,11 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa, utils
 from cryptography.hazmat.primitives.serialization import pkcs7
 
 from icsclient.edifact import Segment
-from icsclient.lodgement import LodgementClient, SendEmail
+from icsclient.lodgement import LodgementClient, Outgoing, ResponseReceived, SendEmail
 from icsclient.store import MemoryStore, SqliteStore, Store
-from icsclient.testing.ccf import ManualClock, SimulatedCCF, SmtpCCF, SmtpInbox
+from icsclient.testing.ccf import ManualClock, Sent, SimulatedCCF, SmtpCCF, SmtpInbox
 from icsclient.testing.pki import ThrowawayPKI, make_test_pki
+from icsclient.transport import MaildirReader, SmtpSender
 
 T0 = datetime(2024, 1, 27, 3, 0, tzinfo=timezone.utc)
 R = TypeVar("R")
@@ -125,9 +138,9 @@ class Progress:
         self.label, self.total, self.start = label, total, time.perf_counter()
         self.step = max(total // 50, 1)
 
-    def update(self, done: int) -> None:
-        """Show ``done`` of ``total``, redrawn every 2 %."""
-        if done % self.step and done != self.total:
+    def update(self, done: int, *, force: bool = False) -> None:
+        """Show ``done`` of ``total``, redrawn every 2 % (or now, with ``force``)."""
+        if not force and done % self.step and done != self.total:
             return
         elapsed = time.perf_counter() - self.start
         filled = int(30 * done / self.total)
@@ -143,23 +156,36 @@ class Progress:
             print("\r" + " " * 78 + "\r", end="", file=sys.stderr, flush=True)
 
 
-def settle(client: LodgementClient, count: int) -> None:
-    """Check that every lodgement was acknowledged and answered."""
-    summary = client.summary()
+def settle(pki: ThrowawayPKI, store: Store, count: int) -> None:
+    """Check that every lodgement was acknowledged and every response acknowledged."""
+    summary = LodgementClient.for_pki(pki, store).summary()
     assert summary.lodged == count and summary.settled, summary
     assert summary.acknowledgements_sent == count, summary
+    assert store.unacknowledged() == [], "responses left unacknowledged"
 
 
-def run_inprocess(pki: ThrowawayPKI, store: Store, count: int, meter: Meter) -> float:
+def run_inprocess(
+    pki: ThrowawayPKI,
+    store: Store,
+    count: int,
+    meter: Meter,
+    *,
+    progress: Callable[[int], None] | None = None,
+    prefix: str = "",
+    first_gateway_icr: int = 1,
+) -> float:
     """``count`` round trips with the gateway called in-process; returns the elapsed time."""
     clock = ManualClock(pki.now)
     gateway = SimulatedCCF.for_pki(pki, clock=clock)
+    if first_gateway_icr != 1:
+        # Several simulated gateways answer one ledger: one CCF has one ICR sequence, so
+        # give each its own range (SimulatedCCF has no public option for this yet).
+        gateway._icrs.reset(gateway.site, first_gateway_icr)
     client = LodgementClient.for_pki(pki, store, clock=clock)
-    progress = Progress("in-process", count)
     start = time.perf_counter()
     for i in range(count):
         with meter.stage("client: lodge (build, sign, encrypt, record)"):
-            out = client.lodge(report(f"HAWB{i:07d}"))
+            out = client.lodge(report(f"{prefix}HAWB{i:07d}"))
         with meter.stage("gateway: open, check, CONTRL + CUSRES"):
             replies = gateway.receive_records(out.email)
         with meter.stage("client: record sends"):
@@ -173,19 +199,72 @@ def run_inprocess(pki: ThrowawayPKI, store: Store, count: int, meter: Meter) -> 
                         gateway.receive(event.outgoing.email)
                     with meter.stage("client: record sends"):
                         client.sent(event.outgoing)
-        progress.update(i + 1)
+        if progress is not None:
+            progress(i + 1)
+    return time.perf_counter() - start
+
+
+def _worker(pki: ThrowawayPKI, path: str, count: int, number: int, done: Any, results: Any) -> None:
+    """One of several lodging processes sharing the ledger ``path``."""
+    meter = Meter()
+    with counting_rsa(meter), SqliteStore(path) as store:
+
+        def tick(n: int) -> None:
+            with done.get_lock():
+                done.value += 1
+
+        run_inprocess(
+            pki,
+            store,
+            count,
+            meter,
+            progress=tick,
+            prefix=f"W{number}-",
+            first_gateway_icr=1 + number * 10**9,
+        )
+    results.put((dict(meter.stages), meter.rsa_count, meter.rsa_time))
+
+
+def run_workers(pki: ThrowawayPKI, path: Path, count: int, workers: int, meter: Meter) -> float:
+    """``count`` in-process round trips shared by ``workers`` processes on one SQLite ledger."""
+    ctx = multiprocessing.get_context("fork")
+    done, results = ctx.Value("i", 0), ctx.Queue()
+    shares = [count // workers + (n < count % workers) for n in range(workers)]
+    procs = [
+        ctx.Process(target=_worker, args=(pki, str(path), share, n, done, results))
+        for n, share in enumerate(shares)
+    ]
+    bar = Progress(f"{workers} processes", count)
+    start = time.perf_counter()
+    for proc in procs:
+        proc.start()
+    gathered: list[tuple[dict[str, float], int, float]] = []
+    while len(gathered) < workers:
+        bar.update(done.value, force=True)
+        try:
+            gathered.append(results.get(timeout=0.2))
+        except queue.Empty:
+            if not any(p.is_alive() for p in procs) and results.empty():
+                raise RuntimeError("a worker died") from None
     elapsed = time.perf_counter() - start
-    settle(client, count)
+    bar.update(count, force=True)
+    for proc in procs:
+        proc.join()
+    for stages, rsa_count, rsa_time in gathered:
+        for name, seconds in stages.items():
+            meter.stages[name] += seconds
+        meter.rsa_count += rsa_count
+        meter.rsa_time += rsa_time
     return elapsed
 
 
 def run_smtp(pki: ThrowawayPKI, store: Store, count: int, meter: Meter) -> float:
-    """``count`` round trips over loopback SMTP; returns the elapsed time."""
+    """``count`` round trips over loopback SMTP, one at a time, servers in this process."""
     clock = ManualClock(pki.now)
     gateway = SimulatedCCF.for_pki(pki, clock=clock)
     client = LodgementClient.for_pki(pki, store, clock=clock)
     inbox = SmtpInbox()
-    progress = Progress("loopback SMTP", count)
+    bar = Progress("loopback SMTP", count)
     with SmtpCCF(gateway, inbox=inbox) as server, server.sender() as smtp:
         start = time.perf_counter()
         for i in range(count):
@@ -206,25 +285,126 @@ def run_smtp(pki: ThrowawayPKI, store: Store, count: int, meter: Meter) -> float
                             smtp.send(ack.email, mail_from=ack.mail_from, rcpt_to=ack.mail_to)
                         with meter.stage("client: record sends"):
                             client.sent(ack)
-            progress.update(i + 1)
+            bar.update(i + 1)
         elapsed = time.perf_counter() - start
-    settle(client, count)
+    return elapsed
+
+
+class _TimedCCF(SimulatedCCF):
+    """The simulated CCF, timing what it does for each e-mail (in the network process)."""
+
+    meter = Meter()
+
+    def receive_records(self, raw_email: bytes) -> list[Sent]:
+        """As :meth:`SimulatedCCF.receive_records`, timed."""
+        with self.meter.stage("gateway process: open, check, answer or read ICONTRL"):
+            return super().receive_records(raw_email)
+
+
+def _network(pki: ThrowawayPKI, maildir: str, ready: Any, stop: Any, results: Any) -> None:
+    """The network side in its own process: the CCF on SMTP, and the client's mail server."""
+    gateway = _TimedCCF.for_pki(pki, clock=ManualClock(pki.now))
+    with counting_rsa(_TimedCCF.meter), SmtpCCF(gateway, inbox=SmtpInbox(maildir)) as server:
+        ready.put(server.port)
+        stop.wait()
+        meter = _TimedCCF.meter
+        acknowledged = len(gateway.events("acknowledged"))
+    results.put((dict(meter.stages), meter.rsa_count, meter.rsa_time, acknowledged))
+
+
+def run_smtp_pipelined(
+    pki: ThrowawayPKI, store: Store, count: int, meter: Meter, window: int, maildir: Path
+) -> float:
+    """``count`` round trips over loopback SMTP with ``window`` lodgements in flight.
+
+    The CCF and the client's inbound mail server run in another process (as they would on
+    a network); here, the client lodges and reads the Maildir while a thread hands its
+    e-mails to the CCF by SMTP.
+    """
+    ctx = multiprocessing.get_context("fork")
+    ready, results, stop = ctx.Queue(), ctx.Queue(), ctx.Event()
+    network = ctx.Process(target=_network, args=(pki, str(maildir), ready, stop, results))
+    network.start()
+    port = ready.get(timeout=30)
+    client = LodgementClient.for_pki(pki, store, clock=ManualClock(pki.now))
+    outbox: queue.Queue[Outgoing | None] = queue.Queue()
+    handed: queue.Queue[Outgoing] = queue.Queue()
+
+    def sender() -> None:
+        with SmtpSender("127.0.0.1", port) as smtp:
+            while (out := outbox.get()) is not None:
+                smtp.send(out.email, mail_from=out.mail_from, rcpt_to=out.mail_to)
+                handed.put(out)
+
+    thread = threading.Thread(target=sender, daemon=True)
+    reader = MaildirReader(maildir)
+    bar = Progress(f"SMTP window {window}", count)
+    start = time.perf_counter()
+    thread.start()
+    lodged = answered = 0
+    while answered < count:
+        while lodged < count and lodged - answered < window:
+            with meter.stage("client: lodge (build, sign, encrypt, record)"):
+                outbox.put(client.lodge(report(f"HAWB{lodged:07d}")))
+            lodged += 1
+        with meter.stage("client: record sends"):
+            while not handed.empty():
+                client.sent(handed.get_nowait())
+        idle = True
+        for key, raw in reader:
+            idle = False
+            with meter.stage("client: open + read CONTRL/CUSRES"):
+                events = client.receive(raw)
+                reader.done(key)
+            for event in events:
+                if isinstance(event, SendEmail):
+                    outbox.put(event.outgoing)
+                elif isinstance(event, ResponseReceived):
+                    answered += 1
+        bar.update(answered)
+        if idle:
+            with meter.stage("client: idle, waiting for mail"):
+                time.sleep(0.0005)
+    outbox.put(None)
+    thread.join()
+    elapsed = time.perf_counter() - start
+    while not handed.empty():
+        client.sent(handed.get_nowait())
+    stop.set()
+    stages, rsa_count, rsa_time, acknowledged = results.get(timeout=30)
+    network.join()
+    assert acknowledged == count, f"the CCF saw {acknowledged} acknowledgements"
+    for name, seconds in stages.items():
+        meter.stages[name] += seconds
+    meter.rsa_count += rsa_count
+    meter.rsa_time += rsa_time
     return elapsed
 
 
 def print_result(label: str, count: int, elapsed: float, meter: Meter, floor: float) -> float:
-    """Print the rate, the stages and the RSA share; return the rate."""
+    """Print the rate, the work by stage and the RSA share; return the rate.
+
+    Shares are of the total work (the sum of the stage times, across processes when
+    several ran side by side), so they add up to 100 % whatever the parallelism; time
+    spent waiting is listed apart.
+    """
     per_second = count / elapsed
-    print(f"{label}: {count} round trips in {elapsed:.2f} s = {per_second:.1f} lodgements/s")
-    per_trip = elapsed / count * 1000
-    print(f"  {per_trip:.2f} ms per round trip; by stage (ms per round trip, share):")
-    for name, seconds in sorted(meter.stages.items(), key=lambda kv: -kv[1]):
-        print(f"    {name:<62} {seconds / count * 1000:6.2f}  {seconds / elapsed:6.1%}")
+    print(f"\n{label}")
+    print(f"  {count} round trips in {elapsed:.2f} s = {per_second:.1f} lodgements/s")
+    waiting = {k: v for k, v in meter.stages.items() if "idle" in k}
+    work = {k: v for k, v in meter.stages.items() if k not in waiting}
+    total = sum(work.values())
+    print(f"  work per round trip: {total / count * 1000:.2f} ms, by stage (ms, share):")
+    for name, seconds in sorted(work.items(), key=lambda kv: -kv[1]):
+        print(f"    {name:<62} {seconds / count * 1000:6.2f} {seconds / total:6.1%}")
+    for name, seconds in waiting.items():
+        print(f"    ({name}: {seconds / count * 1000:.2f} ms)")
     ops = meter.rsa_count / count
     print(
-        f"  RSA private-key operations: {ops:.1f} per round trip; PKCS#7 sign/decrypt calls "
-        f"take {meter.rsa_time / count * 1000:.2f} ms ({meter.rsa_time / elapsed:.1%}); "
-        f"the bare RSA operations {ops * floor * 1000:.2f} ms ({ops * floor * count / elapsed:.1%})"
+        f"  RSA private-key operations: {ops:.1f} per round trip; the PKCS#7 sign/decrypt "
+        f"calls doing them take {meter.rsa_time / count * 1000:.2f} ms "
+        f"({meter.rsa_time / total:.1%} of the work), the bare RSA operations "
+        f"{ops * floor * 1000:.2f} ms ({ops * floor * count / total:.1%})"
     )
     return per_second
 
@@ -238,25 +418,68 @@ def main() -> None:
     parser.add_argument(
         "--store", choices=("sqlite", "memory"), default="sqlite", help="the client's ledger"
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="lodging processes for the parallel in-process run (0: skip the parallel runs)",
+    )
+    parser.add_argument("--window", type=int, default=16, help="lodgements in flight over SMTP")
     args = parser.parse_args()
-    pki = make_test_pki(now=T0 - timedelta(days=1) + timedelta(days=1))
+    pki = make_test_pki(now=T0)
     floor = rsa_floor(pki)
     print(f"bare RSA-2048 private-key operation: {floor * 1000:.3f} ms")
-    modes = ("inprocess", "smtp") if args.mode == "both" else (args.mode,)
-    runners = {"inprocess": ("in-process", run_inprocess), "smtp": ("loopback SMTP", run_smtp)}
+    rates: list[tuple[str, float]] = []
+
+    def ledger(tmp: str, name: str) -> Store:
+        return SqliteStore(Path(tmp) / f"{name}.db") if args.store == "sqlite" else MemoryStore()
+
+    def measure(label: str, run: Callable[[Store, Meter], float], store: Store) -> None:
+        meter = Meter()
+        with counting_rsa(meter):
+            elapsed = run(store, meter)
+        settle(pki, store, args.count)
+        rates.append((label, print_result(label, args.count, elapsed, meter, floor)))
+        store.close()
+
     with tempfile.TemporaryDirectory() as tmp:
-        for mode in modes:
-            label, run = runners[mode]
-            store: Store = (
-                SqliteStore(Path(tmp) / f"{mode}.db") if args.store == "sqlite" else MemoryStore()
+        run_inprocess(pki, MemoryStore(), 5, Meter())  # warm up: imports, caches
+        if args.mode in ("inprocess", "both"):
+            bar = Progress("in-process", args.count)
+            measure(
+                f"in-process, 1 process ({args.store} ledger)",
+                lambda store, meter: run_inprocess(
+                    pki, store, args.count, meter, progress=bar.update
+                ),
+                ledger(tmp, "inprocess"),
             )
-            warm = MemoryStore()
-            run(pki, warm, 5, Meter())  # imports, caches, first connections
-            meter = Meter()
-            with counting_rsa(meter):
-                elapsed = run(pki, store, args.count, meter)
-            print_result(f"{label} ({args.store} ledger)", args.count, elapsed, meter, floor)
-            store.close()
+            if args.workers > 1 and args.store == "sqlite":
+                path = Path(tmp) / "workers.db"
+                SqliteStore(path).close()
+                measure(
+                    f"in-process, {args.workers} processes sharing the sqlite ledger",
+                    lambda store, meter: run_workers(pki, path, args.count, args.workers, meter),
+                    SqliteStore(path),
+                )
+        if args.mode in ("smtp", "both"):
+            measure(
+                f"loopback SMTP, one at a time, servers in this process ({args.store} ledger)",
+                lambda store, meter: run_smtp(pki, store, args.count, meter),
+                ledger(tmp, "smtp"),
+            )
+            if args.workers > 0:
+                maildir = Path(tmp) / "inbox"
+                measure(
+                    f"loopback SMTP, {args.window} in flight, CCF in another process "
+                    f"({args.store} ledger)",
+                    lambda store, meter: run_smtp_pipelined(
+                        pki, store, args.count, meter, args.window, maildir
+                    ),
+                    ledger(tmp, "pipelined"),
+                )
+    print("\nlodgements per second (targets: 60 in-process, 40 over loopback SMTP)")
+    for label, rate in rates:
+        print(f"  {label:<80} {rate:7.1f}")
 
 
 if __name__ == "__main__":
