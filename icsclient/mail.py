@@ -222,6 +222,12 @@ class ReceivedEmail:
         """True for a plain-text response (subject with spaces, text instead of EDIFACT)."""
         return self.interchange is None
 
+    def _repr_html_(self) -> str:
+        """Who signed it and how, then the interchange, as HTML (Jupyter)."""
+        from ._display import render_received_email
+
+        return render_received_email(self)
+
 
 def _leaf(entity: Entity) -> Entity:
     """The one part a CCF e-mail may hold; MailError for more parts or body text."""
