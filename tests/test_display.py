@@ -6,6 +6,7 @@ import re
 from datetime import datetime, timezone
 from pathlib import Path
 
+import attrs
 import pytest
 
 from icsclient import Segment, build_interchange, parse_contrl, parse_cusres, parse_interchange
@@ -389,8 +390,10 @@ def test_received_email_display() -> None:
     assert "CN=CCF E-mail Gateway" in html and "icsclient Test Device CA" in html
     assert "sha256" in html and "aes256_cbc" in html
     assert "Interchange 00000000000047" in html and "accepted with errors" in html
-    if hasattr(received, "_repr_html_"):
-        assert received._repr_html_() == html
+    assert received._repr_html_() == html
+    plain = attrs.evolve(received, interchange=None, text="<b>Held & released</b>")
+    html = render_received_email(plain)
+    assert "plain text" in html and "&lt;b&gt;Held &amp; released&lt;/b&gt;" in html
 
 
 # ------------------------------------------------------------------ plain-text reprs
