@@ -964,8 +964,14 @@ def short_repr(value: Interchange | Message | ContrlReport | CusresResponse) -> 
     words = cusres_outcome(value)[1]
     about = f" for {value.sender_reference}" if value.sender_reference else ""
     code = f" ({value.outcome_code})" if value.outcome_code else ""
-    n = len(value.errors)
+    counts = ", ".join(
+        _plural(len(v), w) for v, w in ((value.problems, "error"), (value.advices, "advice"))
+    )
     return (
         f"<CusresResponse {value.document_name} {value.transaction_id}{about}: {words}{code}, "
-        f"{n} error group{'s' if n != 1 else ''}>"
+        f"{counts}>"
     )
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' if n != 1 else ''}"

@@ -408,7 +408,7 @@ def test_short_reprs() -> None:
     )
     assert short_repr(parse_cusres(fixture("aircrr_mixed.edi"))) == (
         "<CusresResponse AIRCRR AIRCR0001234 for HAWB123456: accepted with errors and/or "
-        "warnings (MS5202), 4 error groups>"
+        "warnings (MS5202), 2 errors, 2 advices>"
     )
     bad = parse_interchange(ic.to_bytes().replace(b"UNZ+2+", b"UNZ+3+"), strict=False)
     assert short_repr(bad).endswith(", 1 finding>")
