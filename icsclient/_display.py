@@ -211,6 +211,11 @@ def _esc(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
+def _plural(n: int, word: str) -> str:
+    """``"1 message"``, ``"2 messages"``; thousands separated."""
+    return f"{n:,} {word}{'s' if n != 1 else ''}"
+
+
 def _badge(text: str, severity: str) -> str:
     bg, fg = _COLOURS.get(severity, _COLOURS["neutral"])
     return (
@@ -359,7 +364,7 @@ def _table(
     def gap() -> str:
         return (
             f'<tr><td colspan="{span}" style="{_CELL};text-align:center;{_FAINT}">'
-            f"… {skipped:,} segment{'s' if skipped != 1 else ''} not shown …</td></tr>"
+            f"… {_plural(skipped, 'segment')} not shown …</td></tr>"
         )
 
     for row in rows:
@@ -541,7 +546,7 @@ def render_interchange(
         notes = [*notes, *unplaced]
         count = len(interchange.issues)
         state = (
-            _badge(f"{count} envelope finding{'s' if count != 1 else ''}", "error")
+            _badge(_plural(count, "envelope finding"), "error")
             if count
             else _badge("envelope OK", "ok")
         )
@@ -610,7 +615,7 @@ def contrl_outcome(
         return "error", "rejected"
     if rejected:
         n = len(rejected)
-        return "warning", f"{n} message{'s' if n != 1 else ''} rejected"
+        return "warning", f"{_plural(n, 'message')} rejected"
     return "warning", "acknowledged with errors"
 
 
@@ -945,11 +950,11 @@ def short_repr(value: Interchange | Message | ContrlReport | CusresResponse) -> 
         types = ", ".join(sorted({m.type for m in value.messages}))
         text = (
             f"<Interchange {value.control_reference} {value.sender}->{value.recipient}"
-            f"{', test' if value.test else ''}, {n} message{'s' if n != 1 else ''}"
+            f"{', test' if value.test else ''}, {_plural(n, 'message')}"
             f"{f' ({types})' if types else ''}"
         )
         if value.issues:
-            text += f", {len(value.issues)} finding{'s' if len(value.issues) != 1 else ''}"
+            text += f", {_plural(len(value.issues), 'finding')}"
         return text + ">"
     if isinstance(value, Message):
         size = len(value.segments) + (2 if value.trailer is not None else 1)
@@ -971,7 +976,3 @@ def short_repr(value: Interchange | Message | ContrlReport | CusresResponse) -> 
         f"<CusresResponse {value.document_name} {value.transaction_id}{about}: {words}{code}, "
         f"{counts}>"
     )
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'s' if n != 1 else ''}"
