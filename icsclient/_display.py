@@ -352,14 +352,20 @@ def _table(
     max_segments: int,
     numbered: bool = True,
     positioned: bool = True,
+    total: int | None = None,
 ) -> str:
-    """The segment table; after ``max_segments`` rows only marked rows are shown."""
+    """The segment table; after ``max_segments`` rows only marked rows are shown.
+
+    Row keys rise with the rows; with ``total`` (the number of rows) the walk stops after
+    the last marked row and counts the rest, so a huge interchange renders quickly.
+    """
     columns = (numbered, positioned)
     heads = [*(["#"] if numbered else []), *(["pos"] if positioned else [])]
     heads += ["tag", "segment", "elements", "notes"]
     span = len(heads)
     out = ["<tr>" + "".join(f'<th style="{_HEAD}">{h}</th>' for h in heads) + "</tr>"]
-    shown = skipped = 0
+    shown = skipped = seen = 0
+    last_mark = max(marks, default=0)
 
     def gap() -> str:
         return (
@@ -368,8 +374,12 @@ def _table(
         )
 
     for row in rows:
+        seen += 1
         row_marks = marks.get(row.key, ())
         if shown >= max_segments and not row_marks:
+            if total is not None and row.key > last_mark:
+                skipped += total - seen + 1  # nothing marked from here on
+                break
             skipped += 1
             continue
         if skipped:
@@ -382,6 +392,11 @@ def _table(
     if skipped:
         out.append(gap())
     return f'<table style="{_TABLE}">{"".join(out)}</table>'
+
+
+def _size(message: Message) -> int:
+    """The segments of a message, UNH and UNT (when present) included."""
+    return len(message.segments) + (2 if message.trailer is not None else 1)
 
 
 def _interchange_rows(interchange: Interchange) -> Iterator[_Row]:
@@ -423,7 +438,7 @@ class _Locator:
         number = 1
         for message in interchange.messages:
             self.starts.setdefault(message.reference, (number + 1, message))
-            number += len(message.segments) + (2 if message.trailer is not None else 1)
+            number += _size(message)
         self.last = number + (1 if interchange.trailer is not None else 0)
 
     def envelope(self, tag: str | None) -> int | None:
@@ -439,7 +454,7 @@ class _Locator:
         if found is None:
             return None
         start, message = found
-        size = len(message.segments) + (2 if message.trailer is not None else 1)
+        size = _size(message)
         return start + position - 1 if 1 <= position <= size else None
 
     def message_segment(self, reference: str, tag: str | None) -> int | None:
@@ -557,7 +572,9 @@ def render_interchange(
         [_environment_badge(interchange.test), state],
         _envelope_pairs(interchange) if envelope else (),
     )
-    table = _table(_interchange_rows(interchange), marks, max_segments=max_segments)
+    total = 1 + sum(_size(m) for m in interchange.messages) + (interchange.trailer is not None)
+    rows = _interchange_rows(interchange)
+    table = _table(rows, marks, max_segments=max_segments, total=total)
     return _wrap(head, _notes(notes), table)
 
 
@@ -586,7 +603,8 @@ def render_message(message: Message, *, max_segments: int = DEFAULT_MAX_SEGMENTS
             ("segments", f"{size if message.trailer is not None else size - 1} (UNH to UNT)"),
         ],
     )
-    table = _table(_message_rows(message), marks, max_segments=max_segments, numbered=False)
+    rows = _message_rows(message)
+    table = _table(rows, marks, max_segments=max_segments, numbered=False, total=_size(message))
     return _wrap(head, table)
 
 
@@ -872,7 +890,8 @@ def render_cusres(
     )
     notes = [Mark("warning", n) for n in r.notes]
     rows = (_Row(position, None, position, seg) for position, seg in enumerate(r.segments, start=2))
-    table = _table(rows, _cusres_marks(r), max_segments=max_segments, numbered=False)
+    marks = _cusres_marks(r)
+    table = _table(rows, marks, max_segments=max_segments, numbered=False, total=len(r.segments))
     return _wrap(head, _notes(notes), _errors_table(r), table)
 
 
@@ -957,7 +976,7 @@ def short_repr(value: Interchange | Message | ContrlReport | CusresResponse) -> 
             text += f", {_plural(len(value.issues), 'finding')}"
         return text + ">"
     if isinstance(value, Message):
-        size = len(value.segments) + (2 if value.trailer is not None else 1)
+        size = _size(value)
         ident = ":".join((value.type, value.version, value.release, value.agency))
         return f"<Message {value.reference} {ident}, {size} segments>"
     if isinstance(value, ContrlReport):
