@@ -137,11 +137,13 @@ class Progress:
     def __init__(self, label: str, total: int) -> None:
         self.label, self.total, self.start = label, total, time.perf_counter()
         self.step = max(total // 50, 1)
+        self.shown = -1
 
     def update(self, done: int, *, force: bool = False) -> None:
         """Show ``done`` of ``total``, redrawn every 2 % (or now, with ``force``)."""
-        if not force and done % self.step and done != self.total:
+        if done == self.shown or (not force and done % self.step and done != self.total):
             return
+        self.shown = done
         elapsed = time.perf_counter() - self.start
         filled = int(30 * done / self.total)
         rate = done / elapsed if elapsed else 0.0
