@@ -15,11 +15,14 @@ from typing import Any
 import pytest
 
 from icsclient.edifact import Segment, parse_interchange
+from icsclient.errors import BuildError
+from icsclient.ics import build_interchange
 from icsclient.ics.cusres import Outcome
 from icsclient.lodgement import (
     AcknowledgementToSend,
     ContrlAccepted,
     ContrlDuplicate,
+    ContrlRejected,
     DuplicateReceived,
     Event,
     GaveUp,
@@ -251,6 +254,36 @@ def test_responses_out_of_order_end_with_the_newest_standing(
     assert client.summary().responses == {Outcome.ACCEPTED_WITH_WARNINGS: 1}
     assert len(gateway.events("acknowledged")) == 2  # both acknowledged all the same
     no_violations(gateway)
+
+
+def test_a_faulty_interchange_is_rejected_by_contrl(
+    client: LodgementClient, gateway: SimulatedCCF, store: Store
+) -> None:
+    def faulty(icr: str) -> bytes:  # the UNT segment count says 9 instead of 5
+        good = build_interchange(client.site, [report("HAWB1")], icr, prepared=gateway.clock())
+        return good.replace(b"UNT+5+1'", b"UNT+9+1'")
+
+    loop = MailLoop(client, gateway)
+    out = client.lodge_built(faulty)
+    loop.send(out)
+    loop.deliver()
+    (rejected,) = loop.of(ContrlRejected)
+    assert rejected.icr == out.icr and rejected.state is OutboxState.REJECTED
+    assert rejected.rejected_messages == ("1",)
+    assert any("control count does not match" in line for line in rejected.errors)
+    assert loop.of(ResponseReceived) == [] and gateway.processed == []
+    summary = client.summary()
+    assert summary.settled and summary.count(OutboxState.REJECTED) == 1
+
+
+def test_lodge_built_checks_the_envelope_start(client: LodgementClient, store: Store) -> None:
+    with pytest.raises(BuildError):
+        client.lodge_built(lambda icr: build_interchange("AAA999Z", [report("X")], icr))
+    with pytest.raises(BuildError):
+        client.lodge_built(lambda icr: build_interchange(client.site, [report("X")], 77))
+    with pytest.raises(BuildError):
+        client.lodge_built(lambda icr: b"UNH+1+CUSCAR:D:99B:UN'")
+    assert store.outbox() == [] and store.peek_icr(client.site) == 1
 
 
 def test_a_silent_gateway_is_given_up_on(

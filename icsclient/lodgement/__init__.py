@@ -7,7 +7,9 @@ time from an injectable clock.  What it knows lives in a :class:`~icsclient.stor
 so a process may die at any point and :meth:`LodgementClient.recover` picks up the pieces:
 
 - :meth:`~LodgementClient.lodge` allocates the next ICR and records the interchange and its
-  e-mail as QUEUED in one transaction, and returns an :class:`Outgoing` to send;
+  e-mail as QUEUED in one transaction, and returns an :class:`Outgoing` to send
+  (:meth:`~LodgementClient.lodge_built` sends an interchange exactly as the caller built
+  it, e.g. a deliberately faulty one in a test or demo);
 - :meth:`~LodgementClient.sent` records the hand-over (the CONTRL is now awaited);
 - :meth:`~LodgementClient.receive` opens what the CCF sends and returns events: CONTRL
   verdicts matched to our outbox (:class:`ContrlAccepted`, :class:`ContrlRejected`,

@@ -372,6 +372,47 @@ class LodgementClient:
         assert entry.email is not None
         return self._outgoing(entry, OutgoingKind.LODGEMENT, entry.email)
 
+    def lodge_built(
+        self,
+        build: Callable[[str], bytes],
+        *,
+        message_count: int = 1,
+        now: datetime | None = None,
+    ) -> Outgoing:
+        """Lodge the interchange ``build(icr)`` returns, exactly as built: for tests and demos.
+
+        :meth:`lodge` always writes a valid envelope; this sends what the caller made, so
+        that a deliberately faulty interchange (a wrong UNT count, say) shows the CCF's
+        CONTRL rejection.  ``build`` receives our next ICR as it must be written and runs
+        inside the store transaction that records it.  Only the start of the bytes is
+        checked: a UNB with this client's site as sender and that ICR.  Raises
+        :class:`~icsclient.errors.BuildError` otherwise (no ICR is used).
+        """
+        when = self._now(now)
+
+        def record(icr: str) -> tuple[bytes, bytes]:
+            data = build(icr)
+            if not isinstance(data, (bytes, bytearray)):
+                raise BuildError(f"build({icr!r}) must return bytes, not {type(data).__name__}")
+            head = next(iter_segments(bytes(data[:4096]), chunk_size=4096), None)
+            if head is None or head.tag != "UNB":
+                raise BuildError(f"build({icr!r}) returned bytes that do not start with a UNB")
+            if (head.get(1, 0), head.get(4)) != (self.site, icr):
+                raise BuildError(
+                    f"build({icr!r}) wrote UNB sender {head.get(1, 0)!r} and ICR "
+                    f"{head.get(4)!r}; expected {self.site!r} and {icr!r}"
+                )
+            return bytes(data), self._compose(bytes(data), when)
+
+        try:
+            entry = self.store.allocate_and_record(
+                self.site, record, now=when, pad=self.pad, message_count=message_count
+            )
+        except ReceivedError as exc:  # the tokenizer could not read the start
+            raise BuildError(f"the built interchange cannot be read: {exc}") from None
+        assert entry.email is not None
+        return self._outgoing(entry, OutgoingKind.LODGEMENT, entry.email)
+
     def sent(self, what: Outgoing | str, *, now: datetime | None = None) -> None:
         """Record that an outgoing e-mail (an :class:`Outgoing` or its ICR) was handed over.
 
