@@ -5,7 +5,8 @@ CCF as a real SMTP server on loopback (its replies go by SMTP into a loopback in
 writes a Maildir), lodges a batch of sample air cargo reports, reads the CONTRLs and
 CUSRES responses from the Maildir, sends the ICONTRLs, and prints a summary.  Some samples
 are deliberately faulty (the simulated ICS rejects them or accepts them with an advice),
-and one CONTRL is lost on the way so the re-send shows.
+one has a faulty envelope (the CONTRL rejects it), and one CONTRL is lost on the way so the
+re-send shows.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import TextIO
 import attrs
 
 from .edifact.segment import Segment
+from .ics.envelope import build_interchange
 from .lodgement import (
     ContrlAccepted,
     ContrlDuplicate,
@@ -161,7 +163,11 @@ def run_demo(
                 tally: Counter[str] = Counter()
                 client.recover()
                 for n in range(count):
-                    out = client.lodge(sample_report(n, client.site))
+                    report = sample_report(n, client.site)
+                    if n % 10 == 8:  # a faulty envelope: the CCF's CONTRL rejects it
+                        out = client.lodge_built(_miscounted(client, report))
+                    else:
+                        out = client.lodge(report)
                     smtp.send(out.email, mail_from=out.mail_from, rcpt_to=out.mail_to)
                     client.sent(out)
                     _drain(client, reader, smtp, tally)
@@ -182,6 +188,26 @@ def run_demo(
     elapsed = time.perf_counter() - started
     rows.append(("elapsed", f"{elapsed:.2f} s"))
     return DemoResult(tuple(rows), summary.settled, elapsed, str(folder))
+
+
+def _miscounted(
+    client: LodgementClient, report: tuple[str, list[Segment]]
+) -> Callable[[str], bytes]:
+    """A builder of the interchange for ``report`` whose UNT miscounts its segments."""
+
+    def build(icr: str) -> bytes:
+        data = build_interchange(
+            client.site,
+            [report],
+            icr,
+            recipient=client.gateway_site,
+            test=client.test,
+            prepared=client.clock(),
+        )
+        good = f"UNT+{len(report[1]) + 2}+1'".encode()
+        return data.replace(good, f"UNT+{len(report[1]) + 3}+1'".encode())
+
+    return build
 
 
 def _send(client: LodgementClient, smtp: SmtpSender, event: SendEmail) -> None:

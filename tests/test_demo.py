@@ -19,15 +19,18 @@ def test_demo_settles_everything(tmp_path: Path) -> None:
     rows = dict(result.rows)
     assert result.settled
     assert rows["lodged"] == 10
+    # sample 8's envelope is faulty: its CONTRL rejects it and no CUSRES follows
+    assert rows["CONTRL rejected"] == 1
+    assert rows["rejected"] == 1
     # samples 4 and 9 lack a consignor: rejected; sample 6 has vague goods: advised
     assert rows["responses rejected"] == 2
     assert rows["responses accepted with errors and/or warnings"] == 1
-    assert rows["responses accepted"] == 7
+    assert rows["responses accepted"] == 6
     # the first CONTRL was lost: one re-send, answered as a duplicate
     assert rows["resends"] == 1
     assert rows["CONTRL duplicate (after a re-send)"] == 1
-    assert rows["CONTRL accepted"] == 9
-    assert rows["acknowledgements sent"] == 10
+    assert rows["CONTRL accepted"] == 8
+    assert rows["acknowledgements sent"] == 9
     assert (tmp_path / "ledger.sqlite").exists()
     assert "10/10 lodged" in progress.getvalue()
 
