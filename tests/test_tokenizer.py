@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from icsclient import EdifactSyntaxError, IcsError, Segment, iter_segments
-from icsclient.edifact import ServiceChars, serialize
+from icsclient.edifact import ServiceChars, serialize, serialize_segment
 from icsclient.errors import BuildError
 
 # graphic Latin-1: what UNOC can carry, every service character included
@@ -112,9 +112,12 @@ def test_malformed_input_names_offset_and_segment(
     assert f"byte offset {offset}" in str(info.value)
 
 
-def test_private_use_sentinels_in_text_input_are_refused() -> None:
-    with pytest.raises(EdifactSyntaxError, match="U\\+E001"):
-        list(iter_segments("UNB+1'FTX+\ue001'"))
+def test_control_and_private_use_characters_are_data_next_to_escapes() -> None:
+    # the tokenizer folds escaped pairs into characters absent from the block: any
+    # character the data does hold stays data
+    text = "UNB+1'FTX+\x01\x02\x03\x04\ue000?+a?:b??c?'d'"
+    segs = list(iter_segments(text))
+    assert segs[1] == Segment("FTX", "\x01\x02\x03\x04\ue000+a:b?c'd")
 
 
 def test_serializer_refuses_what_unoc_cannot_carry() -> None:
@@ -141,6 +144,27 @@ def test_round_trip(segs: list[Segment]) -> None:
 def test_round_trip_other_service_characters(segs: list[Segment], _: str) -> None:
     chars = ServiceChars("|", "*", ",", "!", " ", "~")
     assert list(iter_segments(serialize(segs, chars=chars))) == segs
+
+
+any_text = st.text(st.characters(exclude_categories=("Cs",)), max_size=12)
+
+
+@given(
+    st.lists(
+        st.builds(
+            lambda tag, els: Segment(tag, *els),
+            tags,
+            st.lists(st.lists(any_text, min_size=1, max_size=3).map(tuple), max_size=4),
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_tokenizer_round_trip_for_any_characters(segs: list[Segment]) -> None:
+    # control and private-use characters in the data never collide with the tokenizer's
+    # stand-ins for escaped service characters
+    text = "".join(serialize_segment(s, charset=None) for s in segs)
+    assert list(iter_segments(text, chunk_size=7)) == segs
 
 
 @given(st.binary(max_size=200))

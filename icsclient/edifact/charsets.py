@@ -27,11 +27,6 @@ _INVALID: dict[str, re.Pattern[str]] = {
 }
 
 
-def tokenizer_invalid_pattern(syntax: str) -> re.Pattern[str]:
-    """Like :func:`invalid_char_pattern`, but letting the tokenizer's sentinels through."""
-    return re.compile(f"[^{_REPERTOIRES[syntax]}\ue000-\ue003]")
-
-
 def invalid_char_pattern(syntax: str) -> re.Pattern[str]:
     """A compiled pattern that matches any character the syntax level cannot carry."""
     return _INVALID[syntax]

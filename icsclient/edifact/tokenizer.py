@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import gc
 import re
-from collections.abc import Iterator
-from itertools import repeat
+from bisect import bisect_left
+from collections.abc import Callable, Iterator
+from functools import partial
+from itertools import accumulate, repeat
 from operator import itemgetter
 from typing import IO, TypeAlias
 
 from ..errors import BuildError, EdifactSyntaxError
-from .charsets import tokenizer_invalid_pattern
+from .charsets import invalid_char_pattern
 from .segment import DEFAULT_CHARS, Element, Segment, ServiceChars
 
 Source: TypeAlias = "bytes | bytearray | memoryview | str | IO[bytes]"
@@ -68,7 +70,9 @@ class SegmentReader(Iterator[Segment]):
         #: numbers of the segments holding a character outside ``repertoire`` (a syntax
         #: identifier); the envelope checker looks at those in detail
         self.flagged: set[int] = set()
-        self._invalid = tokenizer_invalid_pattern(repertoire)
+        self._invalid = invalid_char_pattern(repertoire)
+        # the bytes a Latin-1 block may hold without a closer look (CR/LF not among them)
+        self._valid_bytes = bytes(b for b in range(256) if not self._invalid.match(chr(b)))
         self._gen = self._run()
 
     def __next__(self) -> Segment:
@@ -138,33 +142,30 @@ class SegmentReader(Iterator[Segment]):
         term, rel = chars.terminator, chars.release if chars.has_release else ""
         # escaped pairs become private-use sentinels before splitting, and are restored in
         # the components that hold them: no re-joining of split pieces needed
-        unescape = {
-            ord(s): ch
-            for s, ch in zip(_SENTINELS, (rel, term, chars.element, chars.component), strict=True)
-        }
         escapes = [rel + ch for ch in (rel, term, chars.element, chars.component)]
         valid_tags: set[str] = set()
         una_at_start = re.compile(f"(?:^|{re.escape(term)}[\r\n]*)UNA")
         for block, offset in self._blocks(pending, base):
             first = self.segment_number + 1
             escaped = False
-            clash = _SENTINEL_RE.search(block)
-            if clash:
-                k = clash.start()
-                raise self._error(
-                    f"character U+{ord(block[k]):04X} is outside every supported repertoire",
-                    offset + k,
-                    first + block.count(term, 0, k),
-                )
+            sentinels: tuple[str, ...] = ()
+            suspect = self._may_be_invalid(block)  # before escapes fold into sentinels
             if rel and rel in block:
-                for esc, sentinel in zip(escapes, _SENTINELS, strict=True):
+                sentinels = _pick_sentinels(block)
+                if not sentinels:
+                    raise self._error(
+                        "this block of text holds every control and private-use character",
+                        offset,
+                        first,
+                    )
+                for esc, sentinel in zip(escapes, sentinels, strict=True):
                     block = block.replace(esc, sentinel)
-                misplaced = una_at_start.search(block)
+                misplaced = "UNA" in block and una_at_start.search(block)
                 if misplaced:
                     k = misplaced.end() - 3
                     raise self._error(
                         "UNA service string advice is only allowed at the start",
-                        offset + _original(block, k),
+                        offset + _original(block, k, sentinels),
                         first + block.count(term, 0, k),
                     )
                 k = block.find(rel)
@@ -175,7 +176,7 @@ class SegmentReader(Iterator[Segment]):
                         "character"
                         if nxt
                         else f"release character {rel!r} at the end of the data",
-                        offset + _original(block, k),
+                        offset + _original(block, k, sentinels),
                         first + block.count(term, 0, k),
                     )
                 escaped = True
@@ -183,48 +184,52 @@ class SegmentReader(Iterator[Segment]):
             rest = pieces.pop()
             if rest.strip("\r\n"):
                 k = len(block) - len(rest) + len(rest) - len(rest.lstrip("\r\n"))
+                tail = rest.strip("\r\n").translate(_restore(sentinels, escapes))
                 raise self._error(
-                    f"text after the last segment terminator {term!r}: "
-                    f"{rest.strip(chr(13) + chr(10)).translate(unescape)[:20]!r}",
-                    offset + _original(block, k),
+                    f"text after the last segment terminator {term!r}: {tail[:20]!r}",
+                    offset + _original(block, k, sentinels),
                     first + len(pieces),
                 )
+            raw = pieces
             if "\n" in block or "\r" in block:
                 pieces = [p.lstrip("\r\n") if p[:1] in "\r\n" else p for p in pieces]
-            if self._invalid.search(block):
+            if suspect and self._invalid.search(block):
+                unfold = _restore(sentinels, escapes)
                 self.flagged.update(
-                    first + i for i, p in enumerate(pieces) if self._invalid.search(p)
+                    first + i
+                    for i in _pieces_matching(self._invalid, block, raw, pieces)
+                    if self._invalid.search(pieces[i].translate(unfold))
                 )
             gc_was_enabled = gc.isenabled()
             gc.disable()  # building many small tuples: the collector would only slow it down
             try:
                 segments = self._tokenize(pieces, valid_tags)
                 if escaped:
-                    for i, p in enumerate(pieces):
-                        if _SENTINEL_RE.search(p):
-                            tag, elements = segments[i]
-                            segments[i] = _new_segment(
-                                (
-                                    tag,
-                                    tuple(
-                                        [
-                                            tuple([c.translate(unescape) for c in e])
-                                            for e in elements
-                                        ]
-                                    ),
-                                )
-                            )
+                    unescape = _restore(sentinels, escapes)
+                    for i in _pieces_holding(sentinels, block, raw):
+                        tag, elements = segments[i]
+                        restored = [tuple([c.translate(unescape) for c in e]) for e in elements]
+                        segments[i] = _new_segment((tag, tuple(restored)))
             except _Fault as fault:
                 i = fault.index
                 raw = block.split(term)
                 k = sum(len(p) + 1 for p in raw[:i]) + len(raw[i]) - len(pieces[i])
-                raise self._error(fault.reason, offset + _original(block, k), first + i) from None
+                raise self._error(
+                    fault.reason, offset + _original(block, k, sentinels), first + i
+                ) from None
             finally:
                 if gc_was_enabled:
                     gc.enable()
             self.segment_number += len(segments)
             self.offset = offset + len(block)
             yield from segments
+
+    def _may_be_invalid(self, block: str) -> bool:
+        """Whether ``block`` may hold a character outside the repertoire (fast, C loops)."""
+        try:
+            return bool(block.encode("latin-1").translate(None, self._valid_bytes))
+        except UnicodeEncodeError:
+            return True
 
     def _tokenize(self, pieces: list[str], valid_tags: set[str]) -> list[Segment]:
         """Segments from the texts of one block; a fault carries the piece's index."""
@@ -236,8 +241,9 @@ class SegmentReader(Iterator[Segment]):
                 if tag not in valid_tags:
                     _check_tag(tag, pieces[i], i)
                     valid_tags.add(tag)
-        rep_cs = repeat(chars.component)
-        elements = [tuple(map(tuple, map(str.split, p[1:], rep_cs))) for p in parts]
+        # element texts repeat a lot (qualifiers, codes, units): split each once per block
+        element = _ElementCache(chars.component).__getitem__
+        elements = list(map(tuple, map(map, repeat(element), map(_rest, parts))))
         return list(map(_new_segment, zip(tags, elements, strict=True)))
 
 
@@ -258,20 +264,81 @@ def _check_tag(tag: str, piece: str, index: int) -> None:
         raise _Fault(f"invalid segment tag {tag[:20]!r}", index)
 
 
-_SENTINELS = ("\ue000", "\ue001", "\ue002", "\ue003")
-_SENTINEL_RE = re.compile("[\ue000-\ue003]")
+# characters a block cannot carry validly (C0 controls bar CR/LF), then private-use ones:
+# four of those absent from a block stand in for its escaped pairs while it is split
+_SENTINEL_CANDIDATES = tuple(chr(c) for c in range(1, 32) if c not in (10, 13)) + tuple(
+    chr(c) for c in range(0xE000, 0xF900)
+)
 
 
-def _original(block: str, k: int) -> int:
+def _pieces_matching(
+    pattern: re.Pattern[str], block: str, raw: list[str], pieces: list[str]
+) -> list[int]:
+    """Indexes of the pieces (``pieces[i]`` is ``raw[i]`` less leading CR/LF) that
+    ``pattern`` matches, found from the matches in the whole ``block``."""
+    hits = [m.start() for m in pattern.finditer(block)]
+    if not hits:
+        return []
+    # piece i spans block[start_i : end_i], end_i being the index of its terminator
+    ends = [total + i for i, total in enumerate(accumulate(map(len, raw)))]
+    candidates = sorted({bisect_left(ends, k) for k in hits} - {len(raw)})
+    return [i for i in candidates if pattern.search(pieces[i])]
+
+
+def _pieces_holding(chars: tuple[str, ...], block: str, raw: list[str]) -> list[int]:
+    """Indexes of the pieces of ``block`` (split into ``raw``) holding any of ``chars``."""
+    hits: list[int] = []
+    for ch in chars:
+        k = block.find(ch)
+        while k >= 0:
+            hits.append(k)
+            k = block.find(ch, k + 1)
+    if not hits:
+        return []
+    ends = [total + i for i, total in enumerate(accumulate(map(len, raw)))]
+    return sorted({bisect_left(ends, k) for k in hits})
+
+
+def _pick_sentinels(block: str) -> tuple[str, ...]:
+    """Four characters absent from ``block`` (none found: an empty tuple)."""
+    found: list[str] = []
+    for ch in _SENTINEL_CANDIDATES:
+        if ch not in block:
+            found.append(ch)
+            if len(found) == 4:
+                return tuple(found)
+    return ()
+
+
+def _restore(sentinels: tuple[str, ...], escapes: list[str]) -> dict[int, str]:
+    """A translate table turning each sentinel back into the character it escaped."""
+    return {ord(s): esc[1] for s, esc in zip(sentinels, escapes, strict=False)}
+
+
+def _original(block: str, k: int, sentinels: tuple[str, ...]) -> int:
     """Offset in the original text of position ``k`` of a block whose escapes were folded."""
-    return k + len(_SENTINEL_RE.findall(block, 0, k))
+    return k + sum(block.count(s, 0, k) for s in sentinels)
 
 
 _first = itemgetter(0)
+_rest = itemgetter(slice(1, None))
 
 
-def _new_segment(pair: tuple[str, tuple[Element, ...]]) -> Segment:
-    return tuple.__new__(Segment, pair)
+class _ElementCache(dict[str, Element]):
+    """Element text -> tuple of components, split on first use."""
+
+    __slots__ = ("separator",)
+
+    def __init__(self, separator: str) -> None:
+        super().__init__()
+        self.separator = separator
+
+    def __missing__(self, text: str) -> Element:
+        value = self[text] = tuple(text.split(self.separator))
+        return value
+
+
+_new_segment: Callable[[tuple[str, tuple[Element, ...]]], Segment] = partial(tuple.__new__, Segment)
 
 
 def _prefix_len(text: str) -> int:
@@ -293,7 +360,6 @@ def iter_segments(
 
     Returns a :class:`SegmentReader`, an iterator of :class:`Segment` that also exposes the
     service characters in use.  Malformed input raises :class:`EdifactSyntaxError` naming
-    the byte offset and the segment number.  (Characters U+E000-U+E003, which no EDIFACT
-    repertoire holds, are refused too: the tokenizer uses them internally.)
+    the byte offset and the segment number.
     """
     return SegmentReader(data, chunk_size=chunk_size, repertoire=repertoire)
