@@ -24,6 +24,7 @@ raises :class:`~icsclient.errors.StoreError`; an invalid site ID or ICR number r
 from __future__ import annotations
 
 import abc
+import contextlib
 import enum
 import os
 import sqlite3
@@ -486,6 +487,25 @@ class Store(abc.ABC):
             raise StoreError("meta value must be a string, got None")
         self._set_meta(_key(key, "key"), text)
 
+    # ------------------------------------------------------------------ transactions
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Group the writes made in the block into one atomic, durable commit.
+
+        Inside the block every method works as usual (reads see the block's own writes),
+        but nothing is committed until the block completes: then everything is, at once
+        (one disk sync in a durable store instead of one per write).  If the block raises,
+        every write made in it is rolled back and the exception propagates.  A write that
+        fails inside the block (a :class:`~icsclient.errors.StoreError`, or a ``build``
+        callback raising in :meth:`allocate_and_record`) is undone alone, as it would be
+        outside a block, so the caller may catch its error and go on.  Blocks nest (only
+        the outermost commits).  Other threads' and processes' writes wait until the
+        block ends: keep it short.
+        """
+        with self._transaction():
+            yield
+
     # ------------------------------------------------------------------ lifetime
 
     def close(self) -> None:  # noqa: B027 - a store without resources has nothing to release
@@ -548,6 +568,9 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def _set_meta(self, key: str, value: str) -> None: ...
 
+    @abc.abstractmethod
+    def _transaction(self) -> contextlib.AbstractContextManager[None]: ...
+
 
 # ---------------------------------------------------------------------- memory
 
@@ -561,6 +584,8 @@ class MemoryStore(Store):
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._building = False
+        self._undo: list[Callable[[], object]] | None = None
+        """While in a transaction: how to undo each write made in it, in order."""
         self._next: dict[str, int] = {}
         self._outbox: dict[tuple[str, str], OutboxEntry] = {}
         self._inbox: dict[tuple[str, str], InboxEntry] = {}
@@ -577,9 +602,36 @@ class MemoryStore(Store):
                 raise StoreError(f"{op}: cannot write to the store from inside a build callback")
             yield
 
+    def _remember(self, mapping: dict[Any, Any], key: object) -> None:
+        """In a transaction: note how to restore ``mapping[key]`` if the block fails."""
+        if self._undo is None:
+            return
+        if key in mapping:
+            old = mapping[key]
+            self._undo.append(lambda: mapping.__setitem__(key, old))
+        else:
+            self._undo.append(lambda: mapping.pop(key, None))
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        with self._writing("transaction"):
+            if self._undo is not None:  # nested: the outermost block decides
+                yield
+                return
+            self._undo = []
+            try:
+                yield
+            except BaseException:
+                for undo in reversed(self._undo):
+                    undo()
+                raise
+            finally:
+                self._undo = None
+
     def _allocate(self, site: str) -> int:
         with self._writing("allocate_icr"):
             number = self._next.get(site, 1)
+            self._remember(self._next, site)
             self._next[site] = following(number)
             return number
 
@@ -593,7 +645,9 @@ class MemoryStore(Store):
                 self._building = False
             if (site, entry.icr) in self._outbox:
                 raise _already_recorded(site, entry.icr)
+            self._remember(self._outbox, (site, entry.icr))
             self._outbox[site, entry.icr] = entry
+            self._remember(self._next, site)
             self._next[site] = following(number)
             return entry
 
@@ -603,6 +657,7 @@ class MemoryStore(Store):
 
     def _set_next(self, site: str, next_value: int) -> None:
         with self._writing("set_next_icr"):
+            self._remember(self._next, site)
             self._next[site] = next_value
 
     def _get_outbox(self, site: str, icr: str) -> OutboxEntry | None:
@@ -629,13 +684,16 @@ class MemoryStore(Store):
             entry = self._outbox.get((site, icr))
             if entry is None:
                 raise _no_outbox_entry(site, icr)
-            self._outbox[site, icr] = attrs.evolve(entry, **change(entry.state, entry.attempts))
+            updated = attrs.evolve(entry, **change(entry.state, entry.attempts))
+            self._remember(self._outbox, (site, icr))
+            self._outbox[site, icr] = updated
 
     def _store_received(self, entry: InboxEntry) -> tuple[InboxEntry, bool]:
         with self._writing("store_received"):
             old = self._inbox.get((entry.sender, entry.icr))
             if old is not None:
                 return old, True
+            self._remember(self._inbox, (entry.sender, entry.icr))
             self._inbox[entry.sender, entry.icr] = entry
             return entry, False
 
@@ -648,7 +706,9 @@ class MemoryStore(Store):
             entry = self._inbox.get((sender, icr))
             if entry is None:
                 raise _no_inbox_entry(sender, icr)
-            self._inbox[sender, icr] = attrs.evolve(entry, **values)
+            updated = attrs.evolve(entry, **values)
+            self._remember(self._inbox, (sender, icr))
+            self._inbox[sender, icr] = updated
 
     def _list_inbox(self, op: str, unset_flag: str) -> list[InboxEntry]:
         with self._lock:
@@ -657,6 +717,8 @@ class MemoryStore(Store):
     def _quarantine(self, received: datetime, raw: bytes, reason: str) -> int:
         with self._writing("quarantine"):
             entry = QuarantineEntry(len(self._quarantine_list) + 1, received, raw, reason)
+            if self._undo is not None:
+                self._undo.append(self._quarantine_list.pop)
             self._quarantine_list.append(entry)
             return entry.id
 
@@ -670,6 +732,7 @@ class MemoryStore(Store):
 
     def _set_meta(self, key: str, value: str) -> None:
         with self._writing("set_meta"):
+            self._remember(self._meta, key)
             self._meta[key] = value
 
 
@@ -779,9 +842,10 @@ if hasattr(os, "register_at_fork"):
 class SqliteStore(Store):
     """The embedded ledger: one SQLite file that threads and processes may share.
 
-    Each write is one ``BEGIN IMMEDIATE`` transaction, so two processes never get the same
-    ICR, and a process killed at any moment leaves either the whole operation committed or
-    none of it.  The file uses WAL journaling with ``synchronous=FULL``: every commit is on
+    Each write is one ``BEGIN IMMEDIATE`` transaction (or, inside :meth:`transaction`, a
+    savepoint of the block's one transaction), so two processes never get the same ICR, and
+    a process killed at any moment leaves either the whole operation (or block) committed
+    or none of it.  The file uses WAL journaling with ``synchronous=FULL``: every commit is on
     disk before the call returns, so a number handed out is not handed out again even after a
     power loss (``NORMAL`` would be safe against a crashed process, but may roll the last
     commits back after a power loss, i.e. reuse an ICR the CCF has already seen).
@@ -802,6 +866,10 @@ class SqliteStore(Store):
         self._pid = os.getpid()
         self._conn: sqlite3.Connection | None = None
         self._closed = False
+        self._depth = 0
+        """Nesting depth of :meth:`transaction` blocks in progress."""
+        self._writing = False
+        """Whether a single write (maybe with its ``build`` callback) is in progress."""
         _live.add(self)
         with self._session("open"):
             pass
@@ -828,6 +896,8 @@ class SqliteStore(Store):
             self._conn = None
         self._lock = threading.RLock()
         self._pid = os.getpid()
+        self._depth = 0
+        self._writing = False
 
     def _open(self) -> sqlite3.Connection:
         with self._mapped("open"):
@@ -893,21 +963,76 @@ class SqliteStore(Store):
 
     @contextmanager
     def _write(self, op: str) -> Iterator[sqlite3.Connection]:
-        """One write transaction: committed if the block completes, else rolled back."""
+        """One write transaction: committed if the block completes, else rolled back.
+
+        Inside :meth:`transaction` it is a savepoint instead: released if the block
+        completes (committed with the transaction), else rolled back alone.
+        """
         with self._session(op) as conn:
-            if conn.in_transaction:
+            if self._writing or (conn.in_transaction and not self._depth):
                 raise StoreError(f"{op}: cannot write to the store from inside a build callback")
-            self._run(conn, op, "BEGIN IMMEDIATE")
+            self._writing = True
             try:
-                yield conn
+                if self._depth:
+                    with self._savepoint(conn, op):
+                        yield conn
+                    return
+                self._run(conn, op, "BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                    self._run(conn, op, "COMMIT")
+                except BaseException:
+                    self._rollback(conn)
+                    raise
+            finally:
+                self._writing = False
+
+    @staticmethod
+    def _rollback(conn: sqlite3.Connection) -> None:
+        if conn.in_transaction:
+            try:
+                conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass  # the original error matters; SQLite rolls back on close anyway
+
+    @contextmanager
+    def _savepoint(self, conn: sqlite3.Connection, op: str) -> Iterator[None]:
+        """A savepoint in the open transaction: kept if the block completes, else undone."""
+        self._run(conn, op, "SAVEPOINT icsclient_write")
+        try:
+            yield
+        except BaseException:
+            try:
+                conn.execute("ROLLBACK TO icsclient_write")
+                conn.execute("RELEASE icsclient_write")
+            except sqlite3.Error:
+                pass  # the transaction itself is rolled back when the error reaches it
+            raise
+        self._run(conn, op, "RELEASE icsclient_write")
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        op = "transaction"
+        with self._session(op) as conn:
+            if self._writing:
+                raise StoreError(f"{op}: cannot write to the store from inside a build callback")
+            if self._depth:  # nested: the outermost block commits
+                self._depth += 1
+                try:
+                    yield
+                finally:
+                    self._depth -= 1
+                return
+            self._run(conn, op, "BEGIN IMMEDIATE")
+            self._depth = 1
+            try:
+                yield
                 self._run(conn, op, "COMMIT")
             except BaseException:
-                if conn.in_transaction:
-                    try:
-                        conn.execute("ROLLBACK")
-                    except sqlite3.Error:
-                        pass  # the original error matters; SQLite rolls back on close anyway
+                self._rollback(conn)
                 raise
+            finally:
+                self._depth = 0
 
     @contextmanager
     def _mapped(self, op: str) -> Iterator[None]:

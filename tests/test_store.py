@@ -135,6 +135,84 @@ def test_build_may_read_but_not_write_the_store(store: Store) -> None:
     assert store.peek_icr(SITE) == 1 and store.peek_icr("OTHER") == 1
 
 
+def test_a_transaction_commits_its_writes_together(store: Store) -> None:
+    with store.transaction():
+        entry = store.allocate_and_record(SITE, edi, now=T0)
+        store.mark_sent(SITE, entry.icr, now=T0, next_resend=None)
+        store.store_received(CCF, "7", b"UNB", now=T0)
+        store.mark_acknowledged(CCF, "7")
+        store.set_meta("k", "v")
+        got = store.get_outbox(SITE, "1")  # reads see the block's own writes
+        assert got is not None and got.state is OutboxState.SENT
+    assert store.peek_icr(SITE) == 2 and store.get_meta("k") == "v"
+    inbox = store.get_inbox(CCF, "7")
+    assert inbox is not None and inbox.acknowledged
+
+
+def test_a_failed_transaction_leaves_nothing(store: Store) -> None:
+    store.allocate_and_record(SITE, edi, now=T0)
+    with pytest.raises(KeyError), store.transaction():
+        store.allocate_and_record(SITE, edi, now=T0)
+        store.mark_state(SITE, "1", OutboxState.ACKNOWLEDGED, now=T0)
+        store.store_received(CCF, "7", b"UNB", now=T0)
+        store.quarantine(b"raw", "why", T0)
+        store.set_meta("k", "v")
+        with store.transaction():  # nested: only the outermost commits
+            store.set_next_icr(SITE, 50)
+        raise KeyError("the block failed")
+    assert store.peek_icr(SITE) == 2
+    assert [(e.icr, e.state) for e in store.outbox()] == [("1", OutboxState.QUEUED)]
+    assert store.get_inbox(CCF, "7") is None
+    assert store.quarantined() == [] and store.get_meta("k") is None
+    assert store.allocate_and_record(SITE, edi, now=T0).icr == "2"
+
+
+def test_a_failed_write_inside_a_transaction_is_undone_alone(store: Store) -> None:
+    def build(icr: str) -> tuple[bytes, bytes]:
+        raise BuildError("cannot build")
+
+    with store.transaction():
+        store.allocate_and_record(SITE, edi, now=T0)
+        with pytest.raises(BuildError):
+            store.allocate_and_record(SITE, build, now=T0)
+        with pytest.raises(StoreError):
+            store.mark_acknowledged(CCF, "404")
+        store.set_meta("k", "v")
+    assert store.peek_icr(SITE) == 2 and [e.icr for e in store.outbox()] == ["1"]
+    assert store.get_meta("k") == "v"
+
+
+def test_a_build_callback_cannot_open_a_transaction(store: Store) -> None:
+    def build(icr: str) -> tuple[bytes, bytes]:
+        with store.transaction():
+            raise AssertionError("unreachable")
+
+    with pytest.raises(StoreError, match="inside a build callback"):
+        store.allocate_and_record(SITE, build, now=T0)
+    with store.transaction(), pytest.raises(StoreError, match="inside a build callback"):
+        store.allocate_and_record(SITE, build, now=T0)
+    assert store.peek_icr(SITE) == 1 and store.outbox() == []
+
+
+def test_a_transaction_is_one_commit(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "l.db")
+    statements: list[str] = []
+    store.allocate_icr(SITE)  # connect
+    assert store._conn is not None
+    store._conn.set_trace_callback(statements.append)
+    with store.transaction():
+        entry = store.allocate_and_record(SITE, edi, now=T0)
+        store.mark_sent(SITE, entry.icr, now=T0, next_resend=None)
+        store.set_meta("k", "v")
+    assert [s for s in statements if s in ("BEGIN IMMEDIATE", "COMMIT")] == [
+        "BEGIN IMMEDIATE",
+        "COMMIT",
+    ]
+    store.close()
+    with SqliteStore(tmp_path / "l.db") as again:
+        assert again.peek_icr(SITE) == 3 and again.get_meta("k") == "v"
+
+
 def test_recorded_icr_is_never_reused_after_a_reset(store: Store) -> None:
     store.allocate_and_record(SITE, edi, now=T0)
     store.allocate_and_record(SITE, edi, now=T0)

@@ -425,8 +425,9 @@ class LodgementClient:
         if out.kind is OutgoingKind.LODGEMENT:
             self.store.mark_sent(out.site, out.icr, now=when, next_resend=when + self.resend_after)
             return
-        self.store.mark_sent(out.site, out.icr, now=when, next_resend=None)
-        self._acknowledged(out, when)
+        with self.store.transaction():  # one commit for the three writes
+            self.store.mark_sent(out.site, out.icr, now=when, next_resend=None)
+            self._acknowledged(out, when)
 
     def _acknowledged(self, out: Outgoing, now: datetime) -> None:
         """After an ICONTRL went out: its interchange is acknowledged, the ICONTRL final."""
@@ -536,27 +537,31 @@ class LodgementClient:
                 f"addressed to {parsed.recipient!r}, not to this client's site {self.site!r}"
             )
             return [self._quarantine(raw, reason, None, when)]
-        entry, duplicate = self.store.store_received(
-            parsed.sender,
-            parsed.control_reference,
-            data,
-            raw_email=raw if self.keep_raw_email else None,
-            now=when,
-        )
-        events = self._acknowledge(entry, parsed, when)
-        if duplicate and entry.processed:
-            self._duplicates += 1
-            events.append(
-                DuplicateReceived(
-                    entry.sender,
-                    entry.icr,
-                    (entry.sender, entry.icr),
-                    entry.received,
-                    acknowledged_again=bool(events),
-                )
+        # Storing, recording the ICONTRL and reading the content are one commit: the
+        # ICONTRL is handed out (returned) only once the interchange is durably stored, and
+        # a crash before the commit leaves nothing (the CCF sends the interchange again).
+        with self.store.transaction():
+            entry, duplicate = self.store.store_received(
+                parsed.sender,
+                parsed.control_reference,
+                data,
+                raw_email=raw if self.keep_raw_email else None,
+                now=when,
             )
-            return events
-        events.extend(self._process(entry, parsed, when))
+            events = self._acknowledge(entry, parsed, when)
+            if duplicate and entry.processed:
+                self._duplicates += 1
+                events.append(
+                    DuplicateReceived(
+                        entry.sender,
+                        entry.icr,
+                        (entry.sender, entry.icr),
+                        entry.received,
+                        acknowledged_again=bool(events),
+                    )
+                )
+                return events
+            events.extend(self._process(entry, parsed, when))
         return events
 
     def _quarantine(
