@@ -159,6 +159,55 @@ def test_trust_accepts_a_valid_chain_and_names_the_failures(pki: ThrowawayPKI) -
     assert helped.validate_chain(pki.client.certificate, [])[-1] == pki.ca_cert
 
 
+def test_trust_remembers_a_validation_only_while_it_holds(
+    pki: ThrowawayPKI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from icsclient.smime import _trust
+
+    trust = pki.trust_for_gateway(at=None)
+    validations: list[dt.datetime] = []
+    real = Trust._validate
+
+    def counted(self: Trust, *args: object) -> list[x509.Certificate]:
+        validations.append(args[-1])  # type: ignore[arg-type]
+        return real(self, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Trust, "_validate", counted)
+    when = [pki.now]
+    monkeypatch.setattr(Trust, "validation_time", lambda self: when[0])
+    clock = [1000.0]
+    monkeypatch.setattr(_trust.time, "monotonic", lambda: clock[0])
+    cert, chain = pki.client.certificate, pki.client.chain
+
+    first = trust.validate_chain(cert, chain)
+    when[0] = pki.now + dt.timedelta(days=1)
+    assert trust.validate_chain(cert, chain) == first
+    assert len(validations) == 1  # remembered: same certificates, within their validity
+    trust.validate_chain(cert, [*chain, pki.ca_cert])  # other certificates offered: anew
+    assert len(validations) == 2
+    clock[0] += 601  # ten minutes later: validated afresh
+    trust.validate_chain(cert, chain)
+    assert len(validations) == 3
+    when[0] = cert.not_valid_after_utc + dt.timedelta(seconds=1)  # past the signer's notAfter
+    with pytest.raises(CertificateExpiredError):
+        trust.validate_chain(cert, chain)
+    when[0] = cert.not_valid_before_utc - dt.timedelta(seconds=1)  # and before its notBefore
+    with pytest.raises(CertificateNotYetValidError):
+        trust.validate_chain(cert, chain)
+    # failures are never remembered
+    when[0] = pki.now
+    for _ in range(2):
+        with pytest.raises(UntrustedCertificateError):
+            trust.validate_chain(pki.untrusted_client.certificate)
+    count = len(validations)
+    uncached = pki.trust_for_gateway(cache_validation=dt.timedelta(0))
+    uncached.validate_chain(cert, chain)
+    uncached.validate_chain(cert, chain)
+    assert len(validations) == count + 2
+    with pytest.raises(ValueError, match="cache_validation"):
+        pki.trust_for_gateway(cache_validation=dt.timedelta(seconds=-1))
+
+
 def test_trust_wants_the_email_protection_key_usage(pki: ThrowawayPKI) -> None:
     no_email = pki.issue("AAA676Y", email="x@broker.test", email_protection=False)
     with pytest.raises(UntrustedCertificateError, match="emailProtection"):

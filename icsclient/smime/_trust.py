@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as _dt
+import functools
+import time
 from collections.abc import Iterable, Sequence
 
 import attrs
@@ -84,8 +86,32 @@ def _utc(value: _dt.datetime | None) -> _dt.datetime | None:
     return value
 
 
+@functools.lru_cache(maxsize=256)
 def _fingerprint(cert: x509.Certificate) -> bytes:
+    """SHA-256 of the certificate (cached: the same few certificates come again and again)."""
     return cert.fingerprint(hashes.SHA256())
+
+
+def _cache_for(value: _dt.timedelta) -> _dt.timedelta:
+    if not isinstance(value, _dt.timedelta) or value < _dt.timedelta(0):
+        raise ValueError(f"cache_validation must be a timedelta >= 0, got {value!r}")
+    return value
+
+
+@attrs.frozen
+class _Validated:
+    """A successful chain validation, and the validation times it stands for."""
+
+    chain: tuple[x509.Certificate, ...]
+    valid_from: _dt.datetime
+    """The latest notBefore in the chain: the validation holds from here..."""
+    valid_until: _dt.datetime
+    """...to the earliest notAfter."""
+    expires: float
+    """``time.monotonic()`` after which it is validated afresh."""
+
+
+_MAX_REMEMBERED = 256
 
 
 @attrs.frozen
@@ -99,6 +125,13 @@ class Trust:
     means "now" at each check).  ``intermediates`` are extra untrusted CA certificates
     offered to chain building when a signer does not ship its chain.
 
+    A successful chain validation is remembered for ``cache_validation`` (default 10
+    minutes; ``timedelta(0)``: never), per signer certificate and certificates offered with
+    it, and reused only for validation times at which every certificate of that chain is
+    within its validity period; otherwise (and after that time) the chain is validated
+    afresh.  The anchors and policy of a ``Trust`` never change, and no revocation is
+    checked, so the reused answer is the one a fresh validation would give.
+
     Every certificate argument takes a ``cryptography`` certificate, PEM or DER bytes
     (a PEM bundle may hold several), a path, or an iterable of those.
     """
@@ -110,8 +143,14 @@ class Trust:
     intermediates: tuple[x509.Certificate, ...] = attrs.field(
         default=(), kw_only=True, converter=_intermediates
     )
+    cache_validation: _dt.timedelta = attrs.field(
+        default=_dt.timedelta(minutes=10), kw_only=True, converter=_cache_for, repr=False
+    )
     _pinned: frozenset[bytes] = attrs.field(init=False, repr=False, eq=False)
     _store: Store = attrs.field(init=False, repr=False, eq=False)
+    _validated: dict[tuple[bytes, ...], _Validated] = attrs.field(
+        init=False, repr=False, eq=False, factory=dict
+    )
 
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "_pinned", frozenset(map(_fingerprint, self.gateway_certs)))
@@ -134,9 +173,34 @@ class Trust:
         :class:`~icsclient.smime.CertificateExpiredError`,
         :class:`~icsclient.smime.CertificateNotYetValidError` or
         :class:`~icsclient.smime.UntrustedCertificateError`, each naming the certificate.
-        No revocation checks are made.
+        No revocation checks are made.  A success is remembered (see the class docstring).
         """
         at = self.validation_time()
+        key = (_fingerprint(leaf), *map(_fingerprint, intermediates))
+        known = self._validated.get(key)
+        if (
+            known is not None
+            and known.valid_from <= at <= known.valid_until
+            and time.monotonic() < known.expires
+        ):
+            return list(known.chain)
+        chain = self._validate(leaf, intermediates, at)
+        ttl = self.cache_validation.total_seconds()
+        if ttl > 0:
+            if len(self._validated) >= _MAX_REMEMBERED:
+                self._validated.clear()
+            self._validated[key] = _Validated(
+                chain=tuple(chain),
+                valid_from=max(c.not_valid_before_utc for c in chain),
+                valid_until=min(c.not_valid_after_utc for c in chain),
+                expires=time.monotonic() + ttl,
+            )
+        return chain
+
+    def _validate(
+        self, leaf: x509.Certificate, intermediates: Sequence[x509.Certificate], at: _dt.datetime
+    ) -> list[x509.Certificate]:
+        """Validate the chain at ``at`` (see :meth:`validate_chain`), remembering nothing."""
         pool = [*intermediates, *self.intermediates]
         self._check_dates(leaf, at, leaf=True)
         verifier = (

@@ -10,6 +10,7 @@ RSA-PSS or ECDSA).  Chain validation and pinning are separate: see :class:`Trust
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import hashlib
 import hmac
 from collections.abc import Iterable, Iterator, Sequence
@@ -74,19 +75,21 @@ class _Candidates:
             yield self._canonical
 
 
+_MALFORMED = "the signature is not a well-formed CMS SignedData"
+
+
 def _load_signed_data(der: bytes) -> cms.SignedData:
-    """Parse a ContentInfo holding SignedData; SignatureError otherwise."""
-    try:
-        info = cms.ContentInfo.load(der)
-        if info["content_type"].native != "signed_data":
-            raise SignatureError(f"expected CMS signed-data, found {info['content_type'].native}")
-        signed = info["content"]
-        signed["signer_infos"].native  # noqa: B018 - force a full parse of the small part
-        return signed
-    except SignatureError:
-        raise
-    except Exception:
-        raise SignatureError("the signature is not a well-formed CMS SignedData") from None
+    """Parse a ContentInfo holding SignedData (lazily: parts are parsed as they are read)."""
+    info = cms.ContentInfo.load(der)
+    if info["content_type"].native != "signed_data":
+        raise SignatureError(f"expected CMS signed-data, found {info['content_type'].native}")
+    return info["content"]
+
+
+@functools.lru_cache(maxsize=64)
+def _certificate(der: bytes) -> x509.Certificate:
+    """A certificate carried in a SignedData (the same few arrive again and again)."""
+    return x509.load_der_x509_certificate(der)
 
 
 def _find_signer(
@@ -128,6 +131,20 @@ def verify_signed_data(
     carry it.  Every signer must verify; the first is reported.  Raises
     :class:`~icsclient.errors.SignatureError` naming the check that failed.
     """
+    try:
+        return _verify_signed_data(der, content, extra_certs)
+    except SignatureError:
+        raise
+    except Exception:  # asn1crypto parses lazily: a malformed part fails where it is read
+        raise SignatureError(_MALFORMED) from None
+
+
+def _verify_signed_data(
+    der: bytes,
+    content: bytes | memoryview | None,
+    extra_certs: Sequence[x509.Certificate],
+) -> VerifiedSignature:
+    """:func:`verify_signed_data`, letting parse errors out as they come."""
     signed = _load_signed_data(der)
     encap = signed["encap_content_info"]
     econtent_type = encap["content_type"].native
@@ -141,7 +158,7 @@ def verify_signed_data(
             raise SignatureError("the signature embeds content but was used as detached")
         candidates = _Candidates(content, canonicalise=True)
     certs = [
-        x509.load_der_x509_certificate(choice.chosen.dump())
+        _certificate(choice.chosen.dump())
         for choice in signed["certificates"] or ()
         if choice.name == "certificate"
     ]

@@ -359,30 +359,10 @@ class _ChainOnlyTrust(Trust):
 
     ``open_email`` validates the chain and then calls :meth:`check_pinned`; the gateway
     must still *answer* a signer with a valid certificate who is not registered (CONTRL
-    23), so the pin check is left to :meth:`SimulatedCCF._registered`.
-
-    A gateway sees the same few client certificates again and again, so a successful
-    validation is remembered for the rest of the minute it was made in (or for good
-    with a fixed ``at``): about a fifth of the cost of opening an ICONTRL.
+    23), so the pin check is left to :meth:`SimulatedCCF._registered`.  (A gateway sees
+    the same few client certificates again and again: :class:`Trust` remembers each
+    successful validation for a while.)
     """
-
-    _validated: dict[tuple[bytes, tuple[bytes, ...], _dt.datetime], list[x509.Certificate]] = (
-        attrs.field(factory=dict, init=False, repr=False, eq=False)
-    )
-
-    def validate_chain(
-        self, leaf: x509.Certificate, intermediates: Sequence[x509.Certificate] = ()
-    ) -> list[x509.Certificate]:
-        """As :meth:`Trust.validate_chain`, remembering successes (see the class docstring)."""
-        minute = self.validation_time().replace(second=0, microsecond=0)
-        key = (_fingerprint(leaf), tuple(map(_fingerprint, intermediates)), minute)
-        chain = self._validated.get(key)
-        if chain is None:
-            chain = super().validate_chain(leaf, intermediates)
-            if len(self._validated) > 1000:
-                self._validated.clear()
-            self._validated[key] = chain
-        return list(chain)
 
     def check_pinned(self, cert: x509.Certificate) -> None:
         """No pin check here (see the class docstring)."""
@@ -475,6 +455,7 @@ class SimulatedCCF:
             gateway_site=None,
             at=self.trust.at,
             intermediates=self.trust.intermediates,
+            cache_validation=self.trust.cache_validation,
         )
 
     @classmethod
