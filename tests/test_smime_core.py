@@ -276,6 +276,43 @@ def test_sign_and_encrypt_round_trips(pki: ThrowawayPKI, options: dict[str, str]
     assert opened.chain[-1] == pki.ca_cert
 
 
+@pytest.mark.parametrize(
+    ("options", "fast"),
+    [
+        ({}, True),
+        ({"cipher": "aes128_cbc"}, True),
+        ({"cipher": "aes192_cbc"}, False),
+        ({"key_transport": "rsaes_oaep"}, False),
+        ({"recipient_id": "key_id"}, False),
+    ],
+    ids=repr,
+)
+def test_decryption_takes_the_fast_path_when_it_can(
+    pki: ThrowawayPKI, monkeypatch: pytest.MonkeyPatch, options: dict[str, str], fast: bool
+) -> None:
+    from icsclient.smime import _decrypt
+
+    der = encrypt_envelope(
+        b"secret",
+        [pki.gateway.certificate, pki.client.certificate],
+        **options,  # type: ignore[arg-type]
+    )
+    calls: list[object] = []
+    real = _decrypt.pkcs7.pkcs7_decrypt_der
+
+    def counted(*args: object) -> bytes:
+        calls.append(args[1])
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_decrypt.pkcs7, "pkcs7_decrypt_der", counted)
+    for creds in (pki.client, pki.gateway):
+        decrypted = decrypt_envelope(der, [creds])
+        assert decrypted.content == b"secret" and decrypted.recipient == creds.certificate
+        assert decrypted.key_transport == options.get("key_transport", "rsaes_pkcs1v15")
+    # only the named recipient's key is tried
+    assert calls == ([pki.client.certificate, pki.gateway.certificate] if fast else [])
+
+
 def test_ecdsa_signer(pki: ThrowawayPKI) -> None:
     ec_pki = make_test_pki(client_key_type="ec")
     mail = sign_and_encrypt(ENTITY, signer=ec_pki.client, recipients=[ec_pki.gateway.certificate])

@@ -28,7 +28,7 @@ from ..errors import DecryptionError
 from ._algorithms import HASHES
 from ._credentials import Credentials
 from ._envelope import CIPHERS, GCMParameters
-from ._ids import names
+from ._ids import cert_ids, names
 
 GENERIC_MESSAGE = "the e-mail could not be decrypted with the given recipient credentials"
 """The one message every decryption failure carries."""
@@ -145,6 +145,66 @@ def _peek_enveloped(data: bytes) -> tuple[bytes, bytes] | None:
 
 # the content bytes of the id-envelopedData OID 1.2.840.113549.1.7.3
 _OID_ENVELOPED_VALUE = bytes.fromhex("2a864886f70d010703")
+# ... of rsaEncryption (RSA PKCS#1 v1.5 key transport), aes128-CBC and aes256-CBC
+_OID_RSA_ENCRYPTION = bytes.fromhex("2a864886f70d010101")
+_FAST_CIPHER_OIDS = {
+    bytes.fromhex("608648016503040102"): "aes128_cbc",
+    bytes.fromhex("60864801650304012a"): "aes256_cbc",
+}
+
+
+def _algorithm_oid(der: bytes) -> bytes:
+    """The OID content bytes of an AlgorithmIdentifier (DER); ``b""`` if it is not one."""
+    try:
+        tag, pos, end = _tlv(der, 0, len(der))
+        if tag != 0x30:
+            return b""
+        tag, start, stop = _tlv(der, pos, end)
+        return der[start:stop] if tag == 0x06 else b""
+    except (ValueError, IndexError):
+        return b""
+
+
+def _pkcs1_recipients(der: bytes) -> list[tuple[bytes, int]]:
+    """(issuer name DER, serial number) of each KeyTransRecipientInfo with RSA PKCS#1 v1.5
+    key transport named by issuer and serial, read from DER RecipientInfos.
+
+    Anything unexpected is skipped (the general path reads it).  These only pick whose key
+    to try: ``pkcs7_decrypt_der`` itself matches the recipient and checks the algorithms.
+    """
+    found: list[tuple[bytes, int]] = []
+    try:
+        tag, pos, end = _tlv(der, 0, len(der))  # SET OF RecipientInfo
+        if tag != 0x31:
+            return found
+        while pos < end:
+            tag, start, stop = _tlv(der, pos, end)
+            pos = stop
+            if tag != 0x30:  # ktri is the only untagged choice
+                continue
+            tag, _, at = _tlv(der, start, stop)  # version
+            if tag != 0x02:
+                continue
+            tag, rid, rid_end = _tlv(der, at, stop)  # IssuerAndSerialNumber
+            if tag != 0x30:
+                continue
+            tag, _, name_end = _tlv(der, rid, rid_end)  # issuer Name
+            if tag != 0x30:
+                continue
+            tag, serial_start, serial_end = _tlv(der, name_end, rid_end)
+            if tag != 0x02:
+                continue
+            tag, alg, alg_end = _tlv(der, rid_end, stop)  # keyEncryptionAlgorithm
+            if tag != 0x30:
+                continue
+            tag, oid, oid_end = _tlv(der, alg, alg_end)
+            if tag != 0x06 or der[oid:oid_end] != _OID_RSA_ENCRYPTION:
+                continue
+            serial = int.from_bytes(der[serial_start:serial_end], "big", signed=True)
+            found.append((der[rid:name_end], serial))
+    except (ValueError, IndexError):
+        pass
+    return found
 
 
 def _decrypt(data: bytes, recipients: Sequence[Credentials]) -> Decrypted:
@@ -152,33 +212,21 @@ def _decrypt(data: bytes, recipients: Sequence[Credentials]) -> Decrypted:
     candidates = _candidates(recipients)
     last_error: Exception | None = None
     peeked = _peek_enveloped(data)
-    if peeked is not None:
+    cipher = None if peeked is None else _FAST_CIPHER_OIDS.get(_algorithm_oid(peeked[1]))
+    if peeked is not None and cipher is not None:
         # fast path: cryptography decrypts DER AES-CBC with RSA PKCS#1 v1.5 key transport
-        recipient_infos = cms.RecipientInfos.load(peeked[0])
-        cipher = algos.EncryptionAlgorithm.load(peeked[1])["algorithm"].native
-        if cipher in _FAST_CIPHERS:
-            for recipient_info in recipient_infos:
-                if recipient_info.name != "ktri":
+        for issuer, serial in _pkcs1_recipients(peeked[0]):
+            for creds in candidates:
+                ids = cert_ids(creds.certificate)
+                if ids.serial != serial or ids.issuer_der != issuer:
                     continue
-                ktri = recipient_info.chosen
-                key_transport = ktri["key_encryption_algorithm"]["algorithm"].native
-                if (
-                    key_transport != "rsaes_pkcs1v15"
-                    or ktri["rid"].name != "issuer_and_serial_number"
-                ):
-                    continue
-                for candidate in candidates:
-                    if not _matches(ktri["rid"], candidate):
-                        continue
-                    creds = candidate
-                    key = creds.private_key
-                    if not isinstance(key, rsa.RSAPrivateKey):
-                        continue
-                    try:
-                        content = pkcs7.pkcs7_decrypt_der(data, creds.certificate, key, [])
-                        return Decrypted(content, cipher, key_transport, creds.certificate)
-                    except Exception as exc:  # fall through to the general path
-                        last_error = exc
+                key = creds.private_key
+                assert isinstance(key, rsa.RSAPrivateKey)
+                try:
+                    content = pkcs7.pkcs7_decrypt_der(data, creds.certificate, key, [])
+                    return Decrypted(content, cipher, "rsaes_pkcs1v15", creds.certificate)
+                except Exception as exc:  # fall through to the general path
+                    last_error = exc
     info = cms.ContentInfo.load(data)
     kind = info["content_type"].native
     envelope = info["content"]
