@@ -224,7 +224,7 @@ class ReceivedEmail:
 
     def _repr_html_(self) -> str:
         """Who signed it and how, then the interchange, as HTML (Jupyter)."""
-        from ._display import render_received_email
+        from .display import render_received_email
 
         return render_received_email(self)
 

@@ -1,4 +1,4 @@
-"""Jupyter displays (icsclient._display): every display renders, and shows the right things."""
+"""Jupyter displays (icsclient.display): every display renders, and shows the right things."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import attrs
 import pytest
 
 from icsclient import Segment, build_interchange, parse_contrl, parse_cusres, parse_interchange
-from icsclient._display import (
+from icsclient.display import (
     SEGMENT_NAMES,
     HtmlDisplay,
     contrl_outcome,

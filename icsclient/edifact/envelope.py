@@ -124,13 +124,13 @@ class Message:
 
     def __repr__(self) -> str:
         """A one-line summary; the full field list would be long."""
-        from .._display import short_repr
+        from ..display import short_repr
 
         return short_repr(self)
 
     def _repr_html_(self) -> str:
         """The message as an HTML table of its segments (Jupyter)."""
-        from .._display import render_message
+        from ..display import render_message
 
         return render_message(self)
 
@@ -179,13 +179,13 @@ class Interchange:
 
     def __repr__(self) -> str:
         """A one-line summary; the full field list would be long."""
-        from .._display import short_repr
+        from ..display import short_repr
 
         return short_repr(self)
 
     def _repr_html_(self) -> str:
         """The envelope and segments as HTML, envelope findings highlighted (Jupyter)."""
-        from .._display import render_interchange
+        from ..display import render_interchange
 
         return render_interchange(self)
 

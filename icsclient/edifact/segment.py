@@ -128,6 +128,6 @@ class Segment(_SegmentBase):
 
     def _repr_html_(self) -> str:
         """The segment as an HTML table with its name and elements (Jupyter)."""
-        from .._display import render_segment
+        from ..display import render_segment
 
         return render_segment(self)

@@ -294,13 +294,13 @@ class ContrlReport:
 
     def __repr__(self) -> str:
         """A one-line summary; the full field list would be long."""
-        from .._display import short_repr
+        from ..display import short_repr
 
         return short_repr(self)
 
     def _repr_html_(self) -> str:
         """The verdict and the errors per level as HTML; see ``render_contrl`` (Jupyter)."""
-        from .._display import render_contrl
+        from ..display import render_contrl
 
         return render_contrl(self)
 

@@ -227,13 +227,13 @@ class CusresResponse:
 
     def __repr__(self) -> str:
         """A one-line summary; the full field list would be long."""
-        from .._display import short_repr
+        from ..display import short_repr
 
         return short_repr(self)
 
     def _repr_html_(self) -> str:
         """The outcome, errors and segments as HTML (Jupyter)."""
-        from .._display import render_cusres
+        from ..display import render_cusres
 
         return render_cusres(self)
 
