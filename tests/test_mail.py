@@ -446,3 +446,59 @@ def test_compose_open_round_trip(pki: ThrowawayPKI, texts: list[str], icr: int, 
 def test_received_email_repr_is_helpful_and_short(pki: ThrowawayPKI) -> None:
     text = repr(_open(pki, _from_gateway(pki, _response())))
     assert "AAA336C_00000000000042_AAA676Y" in text and "UNB" not in text
+
+
+# ---------------------------------------------------------------- reading the UNB
+
+
+def _unb_by_tokenizer(data: bytes) -> tuple[str, str, str, str] | str:
+    from icsclient.edifact import iter_segments
+    from icsclient.errors import ReceivedError
+
+    try:
+        first = next(iter_segments(data, chunk_size=4096), None)
+    except ReceivedError:
+        return "error"
+    if first is None or first.tag != "UNB":
+        return "error"
+    return first.get(1, 0), first.get(1, 2), first.get(2, 0), first.get(4)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"UNB+UNOC:3+AAA676Y::AAA676Y+AAA336C+240127:0730+123++++1'UNZ+0+123'",
+        b"UNA:+.? 'UNB+UNOC:3+AAA676Y+AAA336C+240127:0730+00000000000042'",
+        b"UNA#*.! ~UNB*UNOC#3*AAA676Y#X#OWNER*AAA336C*240127#0730*7~",
+        b"UNB+UNOC:3+A?+B+AAA336C+240127:0730+9'",  # a release: the tokenizer's job
+        b"\xef\xbb\xbfUNB+UNOC:3+AAA676Y+AAA336C+240127:0730+5'",  # a BOM first
+        b"UNA:+.? '\r\nUNB+UNOC:3+AAA676Y+AAA336C+240127:0730+5'",
+        b"UNB+UNOC:3+AAA\xe96Y+AAA336C+240127:0730+5'",
+        b"UNB'",
+        b"UNH+1+CUSCAR'",
+    ],
+)
+def test_the_unb_is_read_as_the_tokenizer_reads_it(data: bytes) -> None:
+    from icsclient.mail import _quick_unb, _unb_fields
+
+    quick = _quick_unb(data)
+    assert quick is None or quick == _unb_by_tokenizer(data)
+    try:
+        fields: object = _unb_fields(data)
+    except MailError:
+        fields = "error"
+    except Exception:  # the tokenizer's own errors
+        fields = "error"
+    assert fields == _unb_by_tokenizer(data)
+
+
+@given(
+    st.text(alphabet="UNBA:+.?' \r\n#*~!0123456789XYZ\xe9", max_size=60),
+    st.booleans(),
+)
+def test_the_quick_unb_reader_agrees_with_the_tokenizer(text: str, unb_first: bool) -> None:
+    from icsclient.mail import _quick_unb
+
+    data = (("UNB+" if unb_first else "") + text).encode("latin-1")
+    quick = _quick_unb(data)
+    assert quick is None or quick == _unb_by_tokenizer(data)

@@ -220,7 +220,24 @@ def unwrap(
     :class:`NotSignedError` when a required layer is missing, and
     :class:`~icsclient.errors.MailError` for malformed MIME.
     """
-    entity = parse_entity(raw)
+    return unwrap_entity(
+        parse_entity(raw),
+        recipients=recipients,
+        trust=trust,
+        require_encryption=require_encryption,
+        require_signature=require_signature,
+    )
+
+
+def unwrap_entity(
+    entity: Entity,
+    *,
+    recipients: Sequence[Credentials],
+    trust: Trust | None,
+    require_encryption: bool = True,
+    require_signature: bool = True,
+) -> Unwrapped:
+    """:func:`unwrap` of an entity already parsed with :func:`._mime.parse_entity`."""
     top = entity.content_type
     encrypted = False
     verified: VerifiedSignature | None = None
