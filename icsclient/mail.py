@@ -96,8 +96,10 @@ def _quick_unb(data: bytes) -> tuple[str, str, str, str] | None:
     The plain case: the interchange starts with ``UNB`` (or a UNA and then ``UNB``) and
     the UNB is printable ASCII without a release character.  Everything else (a prefix,
     CR/LF after the UNA, escapes, odd service characters) goes to the tokenizer, so that
-    what is read and what is refused stay exactly the tokenizer's.  (Creating a tokenizer
-    costs about 0.2 ms, more than the rest of reading the UNB.)
+    what is read from a UNB and which UNBs are refused stay exactly the tokenizer's.  Only
+    the UNB is read: a fault after it is found when the interchange is parsed (the
+    tokenizer would also notice one within its first 4 KB).  (Creating a tokenizer costs
+    about 0.2 ms, more than the rest of reading the UNB.)
     """
     head = data[:2048].decode("latin-1")
     component, element, release, terminator = ":", "+", "?", "'"

@@ -501,4 +501,6 @@ def test_the_quick_unb_reader_agrees_with_the_tokenizer(text: str, unb_first: bo
 
     data = (("UNB+" if unb_first else "") + text).encode("latin-1")
     quick = _quick_unb(data)
-    assert quick is None or quick == _unb_by_tokenizer(data)
+    # the quick reader reads the UNB alone: what follows it is the interchange parser's
+    unb = data[: data.find(b"'") + 1]
+    assert quick is None or quick == _unb_by_tokenizer(unb)

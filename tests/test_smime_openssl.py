@@ -75,6 +75,36 @@ def test_opens_every_openssl_vector(name: str, client: Credentials) -> None:
     assert received.encrypted
 
 
+def test_the_quick_verification_path_agrees_with_the_full_one(
+    client: Credentials, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every OpenSSL vector opens alike with and without the DER quick path of verification,
+    and the quick path takes the common forms (the others fall back to the full path)."""
+    from icsclient.smime import _verify
+
+    quick = _verify._quick_verify
+    took: list[str] = []
+    results: dict[str, list[object]] = {}
+    for use_quick in (True, False):
+        for name, spec in sorted(MANIFEST["messages"].items()):
+
+            def counted(*args: Any, name: str = name, use_quick: bool = use_quick) -> Any:
+                found = quick(*args) if use_quick else None
+                if found is not None:
+                    took.append(name)
+                return found
+
+            monkeypatch.setattr(_verify, "_quick_verify", counted)
+            raw = (VECTORS / "messages" / f"{name}.eml").read_bytes()
+            got = open_email(raw, recipient=client, trust=_trust(spec))
+            results.setdefault(name, []).append(got)
+    for name, (fast, full) in results.items():
+        assert fast == full, name
+        assert fast.signing_time == full.signing_time, name  # type: ignore[attr-defined]
+    assert {"default", "aes128", "sha384", "sha512", "opaque", "bare_lf"} <= set(took)
+    assert not {"ecdsa", "rsa_pss", "signer_keyid", "no_attributes", "opaque_ber"} & set(took)
+
+
 def test_vectors_really_are_the_variants_they_claim(client: Credentials) -> None:
     """Guard against a vector silently degrading to the default (e.g. an OpenSSL change)."""
     ber = _body_der("ber_stream")

@@ -23,7 +23,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 from ..errors import SignatureError
 from ._algorithms import HASHES
-from ._ids import names
+from ._decrypt import _tlv
+from ._ids import cert_ids, names
 from ._load import describe_certificate
 from ._mime import canonicalise_crlf
 
@@ -102,6 +103,185 @@ def _find_signer(
     return None
 
 
+# ---------------------------------------------------------------- the quick path
+#
+# What we and most peers send -- DER, one signer named by issuer and serial number, signed
+# attributes, RSA PKCS#1 v1.5 -- is read here by walking the DER, several times faster
+# than asn1crypto.  The walk only ever *accepts*: anything unexpected, and every failed
+# check, returns None and the full path below reads the message again and gives the
+# answer (and the error message) it always gave.
+
+_OID_SIGNED_DATA = bytes.fromhex("2a864886f70d010702")
+_OID_CONTENT_TYPE = bytes.fromhex("2a864886f70d010903")
+_OID_MESSAGE_DIGEST = bytes.fromhex("2a864886f70d010904")
+_OID_SIGNING_TIME = bytes.fromhex("2a864886f70d010905")
+_DIGEST_OIDS = {
+    bytes.fromhex("2b0e03021a"): "sha1",
+    bytes.fromhex("608648016503040204"): "sha224",
+    bytes.fromhex("608648016503040201"): "sha256",
+    bytes.fromhex("608648016503040202"): "sha384",
+    bytes.fromhex("608648016503040203"): "sha512",
+}
+# rsaEncryption and sha1/224/256/384/512WithRSAEncryption: all PKCS#1 v1.5
+_RSA_PKCS1_OIDS = frozenset(
+    bytes.fromhex("2a864886f70d0101" + last) for last in ("01", "05", "0e", "0b", "0c", "0d")
+)
+
+
+def _children(der: bytes, start: int, end: int) -> Iterator[tuple[int, int, int, int]]:
+    """(tag, TLV start, content start, end) of each DER element in ``der[start:end]``."""
+    pos = start
+    while pos < end:
+        tag, body, stop = _tlv(der, pos, end)
+        yield tag, pos, body, stop
+        pos = stop
+
+
+def _der_time(tag: int, text: bytes) -> _dt.datetime | None:
+    """A UTCTime / GeneralizedTime in its DER form (``...Z``, whole seconds); else None."""
+    if tag == 0x17 and len(text) == 13 and text.endswith(b"Z") and text[:12].isdigit():
+        year = int(text[:2])
+        year += 2000 if year < 50 else 1900
+        rest = text[2:12]
+    elif tag == 0x18 and len(text) == 15 and text.endswith(b"Z") and text[:14].isdigit():
+        year, rest = int(text[:4]), text[4:14]
+    else:
+        return None
+    month, day, hour, minute, second = (int(rest[i : i + 2]) for i in range(0, 10, 2))
+    return _dt.datetime(year, month, day, hour, minute, second, tzinfo=_dt.timezone.utc)
+
+
+def _quick_verify(
+    der: bytes, content: bytes | memoryview | None, extra_certs: Sequence[x509.Certificate]
+) -> VerifiedSignature | None:
+    """:func:`verify_signed_data` for the common case; ``None``: use the full path."""
+    try:
+        return _quick(der, content, extra_certs)
+    except Exception:  # anything at all: the full path decides
+        return None
+
+
+def _quick(
+    der: bytes, content: bytes | memoryview | None, extra_certs: Sequence[x509.Certificate]
+) -> VerifiedSignature | None:
+    tag, pos, end = _tlv(der, 0, len(der))  # ContentInfo
+    if tag != 0x30:
+        return None
+    tag, oid, pos = _tlv(der, pos, end)
+    if tag != 0x06 or der[oid:pos] != _OID_SIGNED_DATA:
+        return None
+    tag, pos, end = _tlv(der, pos, end)  # [0] EXPLICIT
+    if tag != 0xA0:
+        return None
+    tag, pos, end = _tlv(der, pos, end)  # SignedData
+    if tag != 0x30:
+        return None
+    items = list(_children(der, pos, end))
+    if len(items) < 4 or [t for t, *_ in items[:3]] != [0x02, 0x31, 0x30]:
+        return None
+    # encapContentInfo: eContentType, then [0] EXPLICIT OCTET STRING when not detached
+    encap = list(_children(der, items[2][2], items[2][3]))
+    if not encap or encap[0][0] != 0x06:
+        return None
+    econtent_type = der[encap[0][2] : encap[0][3]]
+    if content is None:
+        if len(encap) != 2 or encap[1][0] != 0xA0:
+            return None
+        tag, body, stop = _tlv(der, encap[1][2], encap[1][3])
+        if tag != 0x04 or stop != encap[1][3]:
+            return None
+        signed_content: bytes | memoryview = der[body:stop]
+    elif len(encap) != 1:
+        return None
+    else:
+        signed_content = content
+    rest = items[3:]
+    certs: list[x509.Certificate] = []
+    if rest and rest[0][0] == 0xA0:  # [0] IMPLICIT certificates
+        for tag, start, _, stop in _children(der, rest[0][2], rest[0][3]):
+            if tag == 0x30:
+                certs.append(_certificate(der[start:stop]))
+        rest = rest[1:]
+    if rest and rest[0][0] == 0xA1:  # [1] IMPLICIT crls
+        rest = rest[1:]
+    if len(rest) != 1 or rest[0][0] != 0x31:
+        return None
+    signer_infos = list(_children(der, rest[0][2], rest[0][3]))
+    if len(signer_infos) != 1 or signer_infos[0][0] != 0x30:
+        return None
+    fields = list(_children(der, signer_infos[0][2], signer_infos[0][3]))
+    if len(fields) < 6 or [t for t, *_ in fields[:6]] != [0x02, 0x30, 0x30, 0xA0, 0x30, 0x04]:
+        return None
+    sid = list(_children(der, fields[1][2], fields[1][3]))  # IssuerAndSerialNumber
+    if len(sid) != 2 or sid[0][0] != 0x30 or sid[1][0] != 0x02:
+        return None
+    issuer = der[sid[0][1] : sid[0][3]]
+    serial = int.from_bytes(der[sid[1][2] : sid[1][3]], "big", signed=True)
+    tag, oid, stop = _tlv(der, fields[2][2], fields[2][3])
+    digest_name = _DIGEST_OIDS.get(der[oid:stop]) if tag == 0x06 else None
+    if digest_name is None:
+        return None
+    found: dict[bytes, list[tuple[int, int, int]]] = {}
+    for tag, _, body, stop in _children(der, fields[3][2], fields[3][3]):  # signed attrs
+        if tag != 0x30:
+            return None
+        parts = list(_children(der, body, stop))
+        if len(parts) != 2 or parts[0][0] != 0x06 or parts[1][0] != 0x31:
+            return None
+        values = [(t, b, e) for t, _, b, e in _children(der, parts[1][2], parts[1][3])]
+        found.setdefault(der[parts[0][2] : parts[0][3]], []).extend(values)
+    for oid_value in (_OID_CONTENT_TYPE, _OID_MESSAGE_DIGEST, _OID_SIGNING_TIME):
+        if len(found.get(oid_value, ((),))) != 1:
+            return None  # absent or repeated: the full path names the fault
+    ((ct_tag, ct_start, ct_stop),) = found[_OID_CONTENT_TYPE]
+    ((md_tag, md_start, md_stop),) = found[_OID_MESSAGE_DIGEST]
+    if ct_tag != 0x06 or der[ct_start:ct_stop] != econtent_type or md_tag != 0x04:
+        return None
+    signing_time = None
+    if _OID_SIGNING_TIME in found:
+        ((st_tag, st_start, st_stop),) = found[_OID_SIGNING_TIME]
+        signing_time = _der_time(st_tag, der[st_start:st_stop])
+        if signing_time is None:
+            return None
+    tag, oid, stop = _tlv(der, fields[4][2], fields[4][3])
+    if tag != 0x06 or der[oid:stop] not in _RSA_PKCS1_OIDS:
+        return None
+    signer = next(
+        (
+            c
+            for c in (*certs, *extra_certs)
+            if cert_ids(c).serial == serial and cert_ids(c).issuer_der == issuer
+        ),
+        None,
+    )
+    if signer is None:
+        return None
+    expected = der[md_start:md_stop]
+    for candidate in _Candidates(signed_content, canonicalise=content is not None):
+        if hmac.compare_digest(_digest(digest_name, candidate), expected):
+            break
+    else:
+        return None
+    public_key = signer.public_key()
+    if not isinstance(public_key, rsa.RSAPublicKey):
+        return None
+    signed_attrs = b"\x31" + der[fields[3][1] + 1 : fields[3][3]]
+    public_key.verify(
+        der[fields[5][2] : fields[5][3]], signed_attrs, padding.PKCS1v15(), HASHES[digest_name]()
+    )
+    return VerifiedSignature(
+        signed=candidate,
+        signer=signer,
+        certificates=tuple(certs),
+        digest=digest_name,
+        signature="rsassa_pkcs1v15",
+        signing_time=signing_time,
+    )
+
+
+# ---------------------------------------------------------------- the full path
+
+
 def _attribute(attrs_: cms.CMSAttributes, name: str) -> core.Asn1Value | None:
     """The single value of signed attribute ``name``, ``None`` if absent."""
     found = [a for a in attrs_ if a["type"].native == name]
@@ -131,6 +311,9 @@ def verify_signed_data(
     carry it.  Every signer must verify; the first is reported.  Raises
     :class:`~icsclient.errors.SignatureError` naming the check that failed.
     """
+    quick = _quick_verify(der, content, extra_certs)
+    if quick is not None:
+        return quick
     try:
         return _verify_signed_data(der, content, extra_certs)
     except SignatureError:
