@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -445,6 +446,68 @@ def test_parse_entity_handles_lf_and_folded_headers() -> None:
     assert entity.body == b"body" and entity.content_type == "text/plain"
     encoded = parse_entity(b"Subject: =?utf-8?q?caf=C3=A9_AAA?=\r\n\r\n")
     assert encoded.header("subject") == "café AAA"
+
+
+_HEADER_LINES = st.lists(
+    st.one_of(
+        st.sampled_from(
+            [
+                "Content-Type: application/pkcs7-mime; smime-type=enveloped-data;",
+                ' name="smime.p7m"',
+                "\tboundary=x",
+                "Subject: AAA336C_1_AAA676Y",
+                "Subject:",
+                "Subject: =?utf-8?q?caf=C3=A9?=",
+                'Content-Disposition: attachment; filename="a b.edi"',
+                "X-Odd:: value:",
+                ": no name",
+                "From nobody",
+                "not a header",
+                "Bad\rLine: x",
+                "Caf\xe9: x",
+                "   ",
+            ]
+        ),
+        st.text(alphabet=' \t:;="abAB-\r\n\xe9', max_size=12),
+    ),
+    max_size=6,
+)
+
+
+@given(_HEADER_LINES, st.sampled_from(["\r\n", "\n"]))
+def test_header_blocks_parse_as_the_email_package_parses_them(lines: list[str], eol: str) -> None:
+    import email.parser
+    import email.policy
+
+    from icsclient.smime._mime import _parse_headers
+
+    head = eol.join(lines).encode("latin-1")
+    if b"\n\n" in head or b"\n\r\n" in head or head.endswith((b"\n", b"\r")):
+        return  # parse_entity never passes a block with a blank line in it
+    ours = _parse_headers(head)
+    theirs = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(
+        head + b"\r\n\r\n"
+    )
+    assert ours.items() == theirs.items()
+    assert [type(d) for d in ours.defects] == [type(d) for d in theirs.defects]
+    assert ours.get_unixfrom() == theirs.get_unixfrom()
+    assert ours.get_content_type() == theirs.get_content_type()
+    assert ours.get_params() == theirs.get_params()
+
+
+@given(st.text(alphabet="ab \t\r\n=?é", max_size=30))
+def test_decoding_a_header_without_encoded_words_only_unfolds_it(value: str) -> None:
+    from email.header import decode_header, make_header
+
+    from icsclient.smime._mime import decode_words
+
+    if "=?" in value:
+        return
+    try:
+        expected = str(make_header(decode_header(value)))
+    except (ValueError, LookupError, UnicodeError):
+        expected = value
+    assert decode_words(value) == re.sub(r"\r?\n[ \t]", " ", expected)
 
 
 def test_random_envelope_bytes_never_crash_the_decryptor(pki: ThrowawayPKI) -> None:

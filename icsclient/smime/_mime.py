@@ -170,11 +170,47 @@ class Entity:
 
 def decode_words(value: str) -> str:
     """Decode RFC 2047 encoded words and unfold a header value."""
+    if "=?" not in value:  # no encoded word: the decoders would give the value back
+        return _FOLD.sub(" ", value) if "\n" in value else value
     try:
         text = str(make_header(decode_header(value)))
     except (ValueError, LookupError, UnicodeError):
         text = value
-    return re.sub(r"\r?\n[ \t]", " ", text)
+    return _FOLD.sub(" ", text)
+
+
+_FOLD = re.compile(r"\r?\n[ \t]")
+_FIELD = re.compile(r"[\041-\071\073-\176]+:")
+"""A header line's field name and colon, as :mod:`email`'s feed parser recognises them."""
+
+
+def _parse_headers(head: bytes) -> Message:
+    """The header block ``head`` (without its blank line) parsed as :mod:`email` parses it.
+
+    The usual block -- ASCII, CRLF line ends, ``Name: value`` lines and folded
+    continuations -- is split here and stored with the same policy calls the feed parser
+    makes (``header_source_parse``, ``set_raw``), in a fraction of the time; anything else
+    goes to the feed parser itself.
+    """
+    if head and head.isascii() and not head.startswith(b"From "):
+        lines = head.decode("ascii").split("\r\n")
+        if all("\r" not in line and "\n" not in line for line in lines) and _FIELD.match(lines[0]):
+            message = Message()
+            source = email.policy.compat32.header_source_parse
+            current: list[str] = []
+            for line in lines:
+                if line[:1] in (" ", "\t"):
+                    current.append(line + "\r\n")
+                    continue
+                if not _FIELD.match(line):
+                    break
+                if current:
+                    message.set_raw(*source(current))
+                current = [line + "\r\n"]
+            else:
+                message.set_raw(*source(current))
+                return message
+    return _HEADER_PARSER.parsebytes(head + b"\r\n\r\n")
 
 
 def parse_entity(raw: bytes, start: int = 0, end: int | None = None) -> Entity:
@@ -194,7 +230,7 @@ def parse_entity(raw: bytes, start: int = 0, end: int | None = None) -> Entity:
         else:
             head_end, body_start = m.start(), m.end()
     head = raw[start:head_end]
-    headers = _HEADER_PARSER.parsebytes(head + b"\r\n\r\n")
+    headers = _parse_headers(head)
     if headers.defects:
         names = ", ".join(type(d).__name__ for d in headers.defects)
         raise MailError(f"malformed MIME header block ({names})")
