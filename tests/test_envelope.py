@@ -168,3 +168,21 @@ def test_any_order_of_service_segments_is_reported_not_crashed(parts: list[str])
     ic = parse_interchange("".join(parts), strict=False)
     clean = parts == []
     assert clean or ic.issues or ic.messages
+
+
+def test_unoa_repertoire_is_checked_element_by_element() -> None:
+    data = GOOD.replace(b"UNOC:3", b"UNOA:3").replace(b"hello", b"HELLO").replace(b"X2", b"x2")
+    findings = parse_interchange(data, strict=False).issues
+    assert [
+        (f.code, f.segment_tag, f.segment_number, f.element, f.message_position) for f in findings
+    ] == [(21, "BGM", 6, 3, 2)]
+
+
+def test_segments_built_elsewhere_are_checked_the_same() -> None:
+    from icsclient.edifact import iter_segments
+    from icsclient.edifact.envelope import interchange_from_segments
+
+    segs = list(iter_segments(GOOD.replace(b"hello", b"h\x02llo")))
+    ic = interchange_from_segments(segs, strict=False)
+    assert [(f.code, f.segment_number, f.element) for f in ic.issues] == [(21, 7, 5)]
+    assert interchange_from_segments(list(iter_segments(GOOD))).issues == ()

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import gc
 import re
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from datetime import datetime
+from itertools import accumulate, chain
 from operator import itemgetter
 
 import attrs
@@ -190,18 +192,19 @@ class Interchange:
         return render_interchange(self)
 
 
-def _flagging(
-    segments: Iterator[Segment], bad: re.Pattern[str], flagged: set[int], number: int
-) -> Iterator[Segment]:
-    """Pass segments through, noting the numbers of those with invalid characters."""
-    for seg in segments:
-        number += 1
-        if any(bad.search(c) for e in seg.elements for c in e):
-            flagged.add(number)
-        yield seg
+def _flag_segments(segs: list[Segment], bad: re.Pattern[str], nbase: int) -> set[int]:
+    """Numbers (``nbase + index + 1``) of the segments holding a character ``bad`` matches."""
+    texts = list(map("".join, map(chain.from_iterable, map(_elements, segs))))
+    joined = " ".join(texts)  # a space is valid in every repertoire
+    hits = [m.start() for m in bad.finditer(joined)]
+    if not hits:
+        return set()
+    ends = [total + i for i, total in enumerate(accumulate(map(len, texts)))]
+    return {nbase + bisect_left(ends, k) + 1 for k in hits}
 
 
 _tag = itemgetter(0)
+_elements = itemgetter(1)
 
 
 def _flagged_between(flagged: set[int], first: int, stop: int) -> list[int]:
@@ -425,9 +428,7 @@ def _build(
     if reader is not None and char_syntax == "UNOC":
         flagged = reader.flagged  # the tokenizer flags what UNOC cannot carry
     else:
-        bad = invalid_char_pattern(char_syntax)
-        flagged = set()
-        rest = _flagging(iter(rest), bad, flagged, number)
+        flagged = set()  # found below, once the segments are in a list
     if first is not None and first.tag == "UNB":
         _check_chars(check, unb, 1, char_syntax, None, None)
 
@@ -486,6 +487,8 @@ def _build(
     # message body as a slice between its UNH and UNT.
     segs = rest if isinstance(rest, list) else list(rest)
     nbase = number  # the segment number of segs[j] is nbase + j + 1
+    if reader is None or char_syntax != "UNOC":
+        flagged = _flag_segments(segs, invalid_char_pattern(char_syntax), nbase)
     service = [j for j, tag in enumerate(map(_tag, segs)) if tag in _SERVICE_TAGS]
     service.append(len(segs))
     pos = 0
