@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator
-from itertools import chain, islice
+from itertools import accumulate, chain, islice
+from operator import itemgetter
 
 from ..errors import BuildError
 from .charsets import describe_char, invalid_char_pattern
@@ -69,16 +71,19 @@ def serialize_segment(
     return f"{segment.tag}{chars.terminator}"
 
 
-_BATCH = 512
+_BATCH = 2048
+_elements = itemgetter(1)
 
 
 def iter_serialized(
     segments: Iterable[Segment], chars: ServiceChars = DEFAULT_CHARS, *, charset: str = "UNOC"
 ) -> Iterator[str]:
-    """Serialized text of each segment, in order (fast path for segments needing no escape).
+    """Serialized text of each segment, in order.
 
-    Segments are taken in batches: a batch whose components hold no service character and
-    no character outside ``charset`` is joined without looking at each component.
+    Segments are taken in batches.  The components of a batch are joined and searched once
+    for service characters and characters outside ``charset``; only the segments that
+    hold one go through :func:`serialize_segment` (escaping, or the error naming the
+    place), the others are joined as they are.
     """
     try:
         bad = invalid_char_pattern(charset)
@@ -88,22 +93,21 @@ def iter_serialized(
     if chars.has_release:
         specials += chars.release
     attention = re.compile(f"[{re.escape(specials)}]|{bad.pattern}")
+    # a character that needs no attention joins a batch's texts (five candidates, of which
+    # at most three can be separators)
+    gap = next(c for c in " AZ09" if not attention.match(c))
     es, cs, term = chars.element, chars.component, chars.terminator
     flat = chain.from_iterable
     it = iter(segments)
     while batch := list(islice(it, _BATCH)):
-        if attention.search("".join(flat(flat([s[1] for s in batch])))):
-            for seg in batch:
-                if attention.search("".join(flat(seg[1]))):
-                    yield serialize_segment(seg, chars, charset=charset)
-                elif seg[1]:
-                    yield f"{seg[0]}{es}{es.join(map(cs.join, seg[1]))}{term}"
-                else:
-                    yield f"{seg[0]}{term}"
-        else:
-            yield from [
-                f"{t}{es}{es.join(map(cs.join, e))}{term}" if e else f"{t}{term}" for t, e in batch
-            ]
+        out = [f"{t}{es}{es.join(map(cs.join, e))}{term}" if e else f"{t}{term}" for t, e in batch]
+        texts = list(map("".join, map(flat, map(_elements, batch))))
+        hits = [m.start() for m in attention.finditer(gap.join(texts))]
+        if hits:
+            ends = [total + i for i, total in enumerate(accumulate(map(len, texts)))]
+            for index in {bisect_left(ends, k) for k in hits}:
+                out[index] = serialize_segment(batch[index], chars, charset=charset)
+        yield from out
 
 
 def serialize(
