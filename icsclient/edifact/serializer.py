@@ -94,7 +94,7 @@ def iter_serialized(
         specials += chars.release
     attention = re.compile(f"[{re.escape(specials)}]|{bad.pattern}")
     # a character that needs no attention joins a batch's texts (five candidates, of which
-    # at most three can be separators)
+    # at most four are service characters)
     gap = next(c for c in " AZ09" if not attention.match(c))
     es, cs, term = chars.element, chars.component, chars.terminator
     flat = chain.from_iterable
