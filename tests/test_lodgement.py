@@ -766,3 +766,50 @@ def test_public_api_is_documented() -> None:
             public += [v for k, v in vars(obj).items() if not k.startswith("_") and callable(v)]
     undocumented = [getattr(o, "__qualname__", o) for o in public if not (o.__doc__ or "").strip()]
     assert undocumented == []
+
+
+# ---------------------------------------------------------------- composing ahead of the lock
+
+
+def test_lodge_and_acknowledge_compose_once_outside_the_lock(
+    pki: ThrowawayPKI, client: LodgementClient, ccf: SimulatedCCF, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from icsclient.lodgement import _client
+
+    composed: list[bool] = []  # whether the store was in a write at the time
+    real = _client.compose_email
+    store = client.store
+
+    def counted(*args: Any, **kwargs: Any) -> bytes:
+        inside = store._building if isinstance(store, MemoryStore) else store._writing  # type: ignore[attr-defined]
+        composed.append(bool(inside))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(_client, "compose_email", counted)
+    out = client.lodge(report())
+    replies = ccf.receive(out.email)
+    client.sent(out)
+    events = [e for raw in replies for e in client.receive(raw)]
+    assert any(isinstance(e, AcknowledgementToSend) for e in events)
+    assert composed == [False, False]  # the lodgement and the ICONTRL, each once, ahead
+
+
+def test_an_icr_taken_meanwhile_is_built_again_inside(
+    pki: ThrowawayPKI, client: LodgementClient, ccf: SimulatedCCF, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = client.store
+    real_peek = store.peek_icr
+    # another process takes the number between our look and our allocation
+    monkeypatch.setattr(store, "peek_icr", lambda site: real_peek(site) - 1 or 99)
+    store.allocate_icr(SITE)
+    out = client.lodge(report())
+    assert out.icr == "2"
+    assert parse_interchange(out.interchange).control_reference == "2"
+    opened = open_email(out.email, recipient=pki.gateway, trust=pki.trust_for_gateway())
+    assert opened.control_reference == "2" and opened.interchange == out.interchange
+    [contrl, response] = ccf.receive(out.email)
+    events = client.receive(response)
+    [ack] = [e for e in events if isinstance(e, AcknowledgementToSend)]
+    assert ack.outgoing.icr == "3"
+    assert parse_interchange(ack.outgoing.interchange).control_reference == "3"
+    assert [e.icr for e in store.outbox()] == ["2", "3"]

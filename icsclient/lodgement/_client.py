@@ -55,6 +55,9 @@ Lodgeable: TypeAlias = "bytes | bytearray | Interchange | MessageSpec | Sequence
 (a :class:`~icsclient.edifact.envelope.Message` or a ``(type, body segments)`` pair) or a
 sequence of messages."""
 
+_Build: TypeAlias = Callable[[str], "tuple[bytes, bytes]"]
+"""An ``allocate_and_record`` callback: (interchange, e-mail) for an ICR."""
+
 ICONTRL_DETAIL = "ICONTRL sent; the CCF never answers an acknowledgement"
 """The outbox detail of an ICONTRL once sent (its state becomes ACKNOWLEDGED: final)."""
 
@@ -274,6 +277,29 @@ class LodgementClient:
             validate=False,
         )
 
+    def _foreseen(self, build: _Build) -> _Build:
+        """``build``, done ahead for the ICR the store will most likely hand out next.
+
+        :meth:`~icsclient.store.Store.allocate_and_record` runs its callback while it
+        holds the ledger's write lock, and signing and encrypting are most of the callback:
+        another process sharing the ledger would wait for them.  So build now, before the
+        lock, for the ICR :meth:`~icsclient.store.Store.peek_icr` announces, and have the
+        callback return that when the store hands out that very ICR (it does, unless
+        another process took it in between: then it builds again, inside).  The number is
+        still allocated and recorded with its interchange in one transaction; an e-mail
+        made for a number not handed out is dropped, never sent.
+        """
+        try:
+            guess = format_icr(self.store.peek_icr(self.site), pad=self.pad)
+            ready = build(guess)
+        except Exception:  # the real call, inside the transaction, says what is wrong
+            return build
+
+        def record(icr: str) -> tuple[bytes, bytes]:
+            return ready if icr == guess else build(icr)
+
+        return record
+
     def _outgoing(
         self,
         entry: OutboxEntry,
@@ -367,7 +393,7 @@ class LodgementClient:
             return data, self._compose(data, when)
 
         entry = self.store.allocate_and_record(
-            self.site, build, now=when, pad=self.pad, message_count=len(items)
+            self.site, self._foreseen(build), now=when, pad=self.pad, message_count=len(items)
         )
         assert entry.email is not None
         return self._outgoing(entry, OutgoingKind.LODGEMENT, entry.email)
@@ -540,6 +566,12 @@ class LodgementClient:
         # Storing, recording the ICONTRL and reading the content are one commit: the
         # ICONTRL is handed out (returned) only once the interchange is durably stored, and
         # a crash before the commit leaves nothing (the CCF sends the interchange again).
+        # The ICONTRL is composed ahead, outside the store's lock (see _foreseen).
+        icontrl = (
+            self._foreseen(self._icontrl_builder(parsed, when))
+            if needs_acknowledgement(parsed)
+            else None
+        )
         with self.store.transaction():
             entry, duplicate = self.store.store_received(
                 parsed.sender,
@@ -548,7 +580,7 @@ class LodgementClient:
                 raw_email=raw if self.keep_raw_email else None,
                 now=when,
             )
-            events = self._acknowledge(entry, parsed, when)
+            events = self._acknowledge(entry, parsed, when, icontrl)
             if duplicate and entry.processed:
                 self._duplicates += 1
                 events.append(
@@ -571,12 +603,8 @@ class LodgementClient:
         qid = self.store.quarantine(raw, reason, now)
         return OpenFailed(reason, type(exc).__name__ if exc is not None else "MailError", qid)
 
-    def _acknowledge(self, entry: InboxEntry, parsed: Interchange, now: datetime) -> list[Event]:
-        """Record an ICONTRL for a stored interchange; a CONTRL is only marked acknowledged."""
-        if not needs_acknowledgement(parsed):
-            if not entry.acknowledged:
-                self.store.mark_acknowledged(entry.sender, entry.icr)
-            return []
+    def _icontrl_builder(self, parsed: Interchange, now: datetime) -> _Build:
+        """The ``allocate_and_record`` callback building the ICONTRL for ``parsed``."""
 
         def build(icr: str) -> tuple[bytes, bytes]:
             data = build_icontrl(
@@ -584,6 +612,21 @@ class LodgementClient:
             )
             return data, self._compose(data, now)
 
+        return build
+
+    def _acknowledge(
+        self, entry: InboxEntry, parsed: Interchange, now: datetime, build: _Build | None = None
+    ) -> list[Event]:
+        """Record an ICONTRL for a stored interchange; a CONTRL is only marked acknowledged.
+
+        ``build`` makes the ICONTRL (default: :meth:`_icontrl_builder`).
+        """
+        if not needs_acknowledgement(parsed):
+            if not entry.acknowledged:
+                self.store.mark_acknowledged(entry.sender, entry.icr)
+            return []
+        if build is None:
+            build = self._icontrl_builder(parsed, now)
         try:
             out = self.store.allocate_and_record(self.site, build, now=now, pad=self.pad)
         except BuildError as exc:
