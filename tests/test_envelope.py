@@ -186,3 +186,17 @@ def test_segments_built_elsewhere_are_checked_the_same() -> None:
     ic = interchange_from_segments(segs, strict=False)
     assert [(f.code, f.segment_number, f.element) for f in ic.issues] == [(21, 7, 5)]
     assert interchange_from_segments(list(iter_segments(GOOD))).issues == ()
+
+
+@given(
+    st.from_regex(r"[0-9]{6}|[0-9]{8}", fullmatch=True), st.from_regex(r"[0-9]{4}", fullmatch=True)
+)
+def test_unb_date_time_reading_agrees_with_strptime(date: str, time: str) -> None:
+    from icsclient.edifact.envelope import _parse_datetime
+
+    fmt = "%y%m%d%H%M" if len(date) == 6 else "%Y%m%d%H%M"
+    try:
+        expected: datetime | None = datetime.strptime(date + time, fmt)
+    except ValueError:
+        expected = None
+    assert _parse_datetime(date, time) == expected

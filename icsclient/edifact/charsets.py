@@ -7,6 +7,7 @@ decides which characters are valid (0085 code 21 otherwise).
 
 from __future__ import annotations
 
+import functools
 import re
 
 _UNOA = r"A-Z0-9 .,\-()/='+:?!\"%&*;<>"
@@ -30,6 +31,13 @@ _INVALID: dict[str, re.Pattern[str]] = {
 def invalid_char_pattern(syntax: str) -> re.Pattern[str]:
     """A compiled pattern that matches any character the syntax level cannot carry."""
     return _INVALID[syntax]
+
+
+@functools.cache
+def valid_latin1_bytes(syntax: str) -> bytes:
+    """The byte values (as Latin-1 characters) the syntax level carries, for fast checks."""
+    bad = _INVALID[syntax]
+    return bytes(b for b in range(256) if not bad.match(chr(b)))
 
 
 def describe_char(ch: str) -> str:

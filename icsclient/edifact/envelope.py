@@ -251,12 +251,16 @@ def _check_unh(check: _Checker, seg: Segment, number: int) -> None:
 
 
 def _parse_datetime(date: str, time: str) -> datetime | None:
+    """``YYMMDD`` or ``CCYYMMDD`` and ``HHMM`` as a datetime; ``None`` when not valid."""
     if len(date) not in (6, 8) or len(time) != 4 or not (date + time).isdigit():
         return None
+    if not (date + time).isascii():
+        return None
+    year = 2000 + int(date[:2]) if len(date) == 6 else int(date[:4])
+    if len(date) == 6 and year > 2068:  # the POSIX pivot strptime's %y uses
+        year -= 100
     try:
-        if len(date) == 6:
-            return datetime.strptime(date + time, "%y%m%d%H%M")
-        return datetime.strptime(date + time, "%Y%m%d%H%M")
+        return datetime(year, int(date[-4:-2]), int(date[-2:]), int(time[:2]), int(time[2:]))
     except ValueError:
         return None
 

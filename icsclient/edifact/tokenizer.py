@@ -17,7 +17,7 @@ from operator import itemgetter
 from typing import IO, TypeAlias
 
 from ..errors import BuildError, EdifactSyntaxError
-from .charsets import invalid_char_pattern
+from .charsets import invalid_char_pattern, valid_latin1_bytes
 from .segment import DEFAULT_CHARS, Element, Segment, ServiceChars
 
 Source: TypeAlias = "bytes | bytearray | memoryview | str | IO[bytes]"
@@ -72,7 +72,7 @@ class SegmentReader(Iterator[Segment]):
         self.flagged: set[int] = set()
         self._invalid = invalid_char_pattern(repertoire)
         # the bytes a Latin-1 block may hold without a closer look (CR/LF not among them)
-        self._valid_bytes = bytes(b for b in range(256) if not self._invalid.match(chr(b)))
+        self._valid_bytes = valid_latin1_bytes(repertoire)
         self._gen = self._run()
 
     def __next__(self) -> Segment:
