@@ -200,3 +200,13 @@ def test_unb_date_time_reading_agrees_with_strptime(date: str, time: str) -> Non
     except ValueError:
         expected = None
     assert _parse_datetime(date, time) == expected
+
+
+def test_crlf_between_segments_is_fine_but_not_inside_one() -> None:
+    lines = GOOD.replace(b"'", b"'\r\n")
+    assert parse_interchange(lines).issues == ()
+    inside = lines.replace(b"hello", b"hel\r\nlo")
+    assert [
+        (f.code, f.segment_tag, f.segment_number, f.element)
+        for f in parse_interchange(inside, strict=False).issues
+    ] == [(21, "FTX", 7, 5)]

@@ -297,6 +297,8 @@ def _check_chars(
     position: int | None,
 ) -> None:
     bad = invalid_char_pattern(syntax)
+    if not bad.search("".join(chain.from_iterable(seg.elements))):
+        return
     for i, element in enumerate(seg.elements, start=2):
         for j, component in enumerate(element, start=1):
             m = bad.search(component)

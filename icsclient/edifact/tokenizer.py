@@ -72,7 +72,7 @@ class SegmentReader(Iterator[Segment]):
         self.flagged: set[int] = set()
         self._invalid = invalid_char_pattern(repertoire)
         # the bytes a Latin-1 block may hold without a closer look (CR/LF not among them)
-        self._valid_bytes = valid_latin1_bytes(repertoire)
+        self._valid_bytes = valid_latin1_bytes(repertoire) + b"\r\n"  # see _run
         self._gen = self._run()
 
     def __next__(self) -> Segment:
@@ -143,13 +143,14 @@ class SegmentReader(Iterator[Segment]):
         # escaped pairs become private-use sentinels before splitting, and are restored in
         # the components that hold them: no re-joining of split pieces needed
         escapes = [rel + ch for ch in (rel, term, chars.element, chars.component)]
-        valid_tags: set[str] = set()
+        valid_tags = _VALID_TAGS
         una_at_start = re.compile(f"(?:^|{re.escape(term)}[\r\n]*)UNA")
         for block, offset in self._blocks(pending, base):
             first = self.segment_number + 1
             escaped = False
             sentinels: tuple[str, ...] = ()
-            suspect = self._may_be_invalid(block)  # before escapes fold into sentinels
+            # before escapes fold into sentinels; CR/LF are looked at once split
+            suspect = self._may_be_invalid(block)
             if rel and rel in block:
                 sentinels = _pick_sentinels(block)
                 if not sentinels:
@@ -193,6 +194,8 @@ class SegmentReader(Iterator[Segment]):
             raw = pieces
             if "\n" in block or "\r" in block:
                 pieces = [p.lstrip("\r\n") if p[:1] in "\r\n" else p for p in pieces]
+                inside = "".join(pieces)  # CR/LF between segments are fine, not inside one
+                suspect = suspect or "\r" in inside or "\n" in inside
             if suspect and self._invalid.search(block):
                 unfold = _restore(sentinels, escapes)
                 self.flagged.update(
@@ -319,6 +322,9 @@ def _original(block: str, k: int, sentinels: tuple[str, ...]) -> int:
     """Offset in the original text of position ``k`` of a block whose escapes were folded."""
     return k + sum(block.count(s, 0, k) for s in sentinels)
 
+
+_VALID_TAGS: set[str] = set()
+"""Segment tags already checked (at most 36**3 of them): shared by every reader."""
 
 _first = itemgetter(0)
 _rest = itemgetter(slice(1, None))
