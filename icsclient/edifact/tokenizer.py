@@ -7,6 +7,7 @@ checker.  The input is read in chunks and never held whole.
 
 from __future__ import annotations
 
+import functools
 import gc
 import re
 from bisect import bisect_left
@@ -101,7 +102,7 @@ class SegmentReader(Iterator[Segment]):
             raise self._error("UNA service string advice is cut short", offset, 0)
         una = rest[:9]
         try:
-            chars = ServiceChars(*una[3:9])
+            chars = _service_chars(una)
         except BuildError as exc:
             raise self._error(
                 f"invalid UNA service string advice {una!r}: {exc}", offset, 0
@@ -345,6 +346,12 @@ class _ElementCache(dict[str, Element]):
 
 
 _new_segment: Callable[[tuple[str, tuple[Element, ...]]], Segment] = partial(tuple.__new__, Segment)
+
+
+@functools.lru_cache(maxsize=64)
+def _service_chars(una: str) -> ServiceChars:
+    """The (validated) service characters of a UNA, made once per distinct UNA."""
+    return ServiceChars(*una[3:9])
 
 
 def _prefix_len(text: str) -> int:
