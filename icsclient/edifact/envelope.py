@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import gc
 import re
-from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from datetime import datetime
-from itertools import accumulate, chain
+from itertools import chain
 from operator import itemgetter
 
 import attrs
 
 from ..errors import EnvelopeError
+from ._pieces import pieces_at
 from .charsets import SUPPORTED_SYNTAXES, describe_char, invalid_char_pattern
 from .codes import syntax_error_meaning
 from .segment import DEFAULT_CHARS, Segment, ServiceChars
@@ -199,8 +199,7 @@ def _flag_segments(segs: list[Segment], bad: re.Pattern[str], nbase: int) -> set
     hits = [m.start() for m in bad.finditer(joined)]
     if not hits:
         return set()
-    ends = [total + i for i, total in enumerate(accumulate(map(len, texts)))]
-    return {nbase + bisect_left(ends, k) + 1 for k in hits}
+    return {nbase + i + 1 for i in pieces_at(texts, hits)}
 
 
 _tag = itemgetter(0)

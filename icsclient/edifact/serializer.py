@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
 from collections.abc import Iterable, Iterator
-from itertools import accumulate, chain, islice
+from itertools import chain, islice
 from operator import itemgetter
 
 from ..errors import BuildError
+from ._pieces import pieces_at
 from .charsets import describe_char, invalid_char_pattern
 from .segment import DEFAULT_CHARS, Segment, ServiceChars
 
@@ -104,8 +104,7 @@ def iter_serialized(
         texts = list(map("".join, map(flat, map(_elements, batch))))
         hits = [m.start() for m in attention.finditer(gap.join(texts))]
         if hits:
-            ends = [total + i for i, total in enumerate(accumulate(map(len, texts)))]
-            for index in {bisect_left(ends, k) for k in hits}:
+            for index in pieces_at(texts, hits):
                 out[index] = serialize_segment(batch[index], chars, charset=charset)
         yield from out
 

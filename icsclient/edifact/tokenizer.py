@@ -10,14 +10,14 @@ from __future__ import annotations
 import functools
 import gc
 import re
-from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from functools import partial
-from itertools import accumulate, repeat
+from itertools import repeat
 from operator import itemgetter
 from typing import IO, TypeAlias
 
 from ..errors import BuildError, EdifactSyntaxError
+from ._pieces import pieces_at
 from .charsets import invalid_char_pattern, valid_latin1_bytes
 from .segment import DEFAULT_CHARS, Element, Segment, ServiceChars
 
@@ -283,9 +283,7 @@ def _pieces_matching(
     hits = [m.start() for m in pattern.finditer(block)]
     if not hits:
         return []
-    # piece i spans block[start_i : end_i], end_i being the index of its terminator
-    ends = [total + i for i, total in enumerate(accumulate(map(len, raw)))]
-    candidates = sorted({bisect_left(ends, k) for k in hits} - {len(raw)})
+    candidates = sorted(pieces_at(raw, hits) - {len(raw)})
     return [i for i in candidates if pattern.search(pieces[i])]
 
 
@@ -299,8 +297,7 @@ def _pieces_holding(chars: tuple[str, ...], block: str, raw: list[str]) -> list[
             k = block.find(ch, k + 1)
     if not hits:
         return []
-    ends = [total + i for i, total in enumerate(accumulate(map(len, raw)))]
-    return sorted({bisect_left(ends, k) for k in hits})
+    return sorted(pieces_at(raw, hits))
 
 
 def _pick_sentinels(block: str) -> tuple[str, ...]:
