@@ -25,7 +25,7 @@ from asn1crypto import cms
 from icsclient.edifact import Segment
 from icsclient.ics.envelope import build_interchange
 from icsclient.mail import compose_email, open_email
-from icsclient.smime import Credentials, Trust, decrypt_envelope
+from icsclient.smime import Credentials, Trust, decrypt_envelope, encrypt_envelope
 from icsclient.smime._mime import parse_entity
 from icsclient.testing.pki import ThrowawayPKI, make_test_pki
 
@@ -289,3 +289,25 @@ def test_we_open_what_the_installed_openssl_makes(
     )
     received = open_email(mail, recipient=pki.client, trust=pki.trust_for_client())
     assert received.interchange == interchange
+
+
+@needs_openssl
+@pytest.mark.parametrize("cipher", ["aes256_cbc", "tripledes_3key"])
+def test_openssl_decrypts_our_envelope_to_recipients_named_by_key_id(
+    cipher: str, live: tuple[ThrowawayPKI, dict[str, Path]], tmp_path: Path
+) -> None:
+    pki, paths = live
+    content = bytes(range(256)) * 700  # 179,200 bytes: several cipher steps, 3-byte lengths
+    der = encrypt_envelope(
+        content,
+        [pki.client.certificate, pki.gateway.certificate],
+        cipher=cipher,  # type: ignore[arg-type]
+        recipient_id="key_id",
+    )
+    (tmp_path / "env.der").write_bytes(der)
+    for who in ("client", "gateway"):
+        plain = _openssl(
+            "cms", "-decrypt", "-inform", "DER", "-in", tmp_path / "env.der",
+            "-recip", paths[f"{who}.pem"], "-inkey", paths[f"{who}.key"],
+        )  # fmt: skip
+        assert plain == content

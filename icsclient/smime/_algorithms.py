@@ -22,9 +22,8 @@ CipherName: TypeAlias = Literal[
 ]
 """Content-encryption algorithms we can encrypt with; AES-256-CBC is the default.
 
-``aes256_cbc`` and ``aes128_cbc`` with PKCS#1 v1.5 key transport go through
-``cryptography``'s envelope builder; the others (3DES for legacy peers, AES-192, AES-GCM
-in AuthEnvelopedData) through this library's own builder.
+3DES is there for legacy peers; the GCM ciphers make AuthEnvelopedData.  All are written
+by this library's own envelope writer around ``cryptography``'s ciphers.
 """
 
 KeyTransportName: TypeAlias = Literal["rsaes_pkcs1v15", "rsaes_oaep"]

@@ -1,14 +1,163 @@
-"""Detached CMS signatures with ``cryptography``'s PKCS#7 signature builder."""
+"""Detached CMS SignedData, written here around ``cryptography``'s signing primitives.
+
+The content is hashed in pieces (:class:`DetachedSigner`), so a large MIME entity is
+never joined into one buffer just to be signed.  The DER is assembled by hand from
+constants made once with asn1crypto; verification (``_verify``) and OpenSSL read it.
+"""
 
 from __future__ import annotations
 
+import datetime as _dt
+import functools
+import hashlib
+
+from asn1crypto import algos, cms  # type: ignore[import-untyped, unused-ignore]
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from cryptography.hazmat.primitives.serialization import pkcs7
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 from ..errors import BuildError
 from ._algorithms import DigestName, RsaPadding, hash_for
 from ._credentials import Credentials
+from ._der import integer, tlv
+from ._ids import cert_ids
+
+_OID_DATA: bytes = cms.ContentType("data").dump()
+_OID_SIGNED: bytes = cms.ContentType("signed_data").dump()
+_ATTRIBUTE_OIDS: dict[str, bytes] = {
+    name: cms.CMSAttributeType(name).dump()
+    for name in ("content_type", "signing_time", "message_digest", "smime_capabilities")
+}
+_NULL = b"\x05\x00"
+_CAPABILITIES = tlv(
+    0x30,
+    b"".join(
+        tlv(0x30, algos.EncryptionAlgorithmId(name).dump())
+        for name in ("aes256_cbc", "aes192_cbc", "aes128_cbc")
+    ),
+)
+"""SMIMECapabilities: the ciphers we can decrypt, strongest first."""
+
+
+@functools.cache
+def _digest_algorithm(digest: str) -> bytes:
+    return tlv(0x30, algos.DigestAlgorithmId(digest).dump() + _NULL)
+
+
+@functools.cache
+def _signature_algorithm(kind: str, digest: str) -> bytes:
+    """The SignerInfo's signatureAlgorithm for ``rsa`` (PKCS#1 v1.5), ``pss`` or ``ecdsa``."""
+    if kind == "rsa":
+        return tlv(0x30, algos.SignedDigestAlgorithmId("rsassa_pkcs1v15").dump() + _NULL)
+    if kind == "pss":
+        parameters = algos.RSASSAPSSParams(
+            {
+                "hash_algorithm": {"algorithm": digest},
+                "mask_gen_algorithm": {"algorithm": "mgf1", "parameters": {"algorithm": digest}},
+                "salt_length": hash_for(digest).digest_size,
+            }
+        )
+        algorithm = {"algorithm": "rsassa_pss", "parameters": parameters}
+    else:
+        algorithm = {"algorithm": f"{digest}_ecdsa"}
+    der: bytes = algos.SignedDigestAlgorithm(algorithm).dump()
+    return der
+
+
+def _time(when: _dt.datetime) -> bytes:
+    """signingTime: UTCTime for 1950-2049, GeneralizedTime otherwise (RFC 5652)."""
+    utc = when.astimezone(_dt.timezone.utc)
+    if 1950 <= utc.year < 2050:
+        return tlv(0x17, utc.strftime("%y%m%d%H%M%SZ").encode("ascii"))
+    return tlv(0x18, utc.strftime("%Y%m%d%H%M%SZ").encode("ascii"))
+
+
+class DetachedSigner:
+    """A detached CMS signature over content fed in pieces with :meth:`update`.
+
+    RSA keys sign with PKCS#1 v1.5 or PSS (salt length = digest length, MGF1 with the
+    same digest); EC keys sign with ECDSA.  :meth:`finish` returns the DER SignedData:
+    no content inside, the signer certificate and its chain, and the signed attributes
+    contentType, signingTime, messageDigest and SMIMECapabilities.
+    """
+
+    def __init__(
+        self,
+        signer: Credentials,
+        *,
+        digest: DigestName = "sha256",
+        rsa_padding: RsaPadding = "pkcs1v15",
+    ) -> None:
+        if digest not in ("sha256", "sha384", "sha512"):
+            raise BuildError(f"digest must be sha256, sha384 or sha512, not {digest!r}")
+        if rsa_padding not in ("pkcs1v15", "pss"):
+            raise BuildError(f"rsa_padding must be 'pkcs1v15' or 'pss', not {rsa_padding!r}")
+        key = signer.private_key
+        if isinstance(key, rsa.RSAPrivateKey):
+            self._kind = "pss" if rsa_padding == "pss" else "rsa"
+        elif not isinstance(key, ec.EllipticCurvePrivateKey):
+            raise BuildError(f"cannot sign with a {type(key).__name__}: only RSA and EC keys")
+        elif rsa_padding == "pss":
+            raise BuildError("rsa_padding='pss' needs an RSA signing key; this one is EC")
+        else:
+            self._kind = "ecdsa"
+        self._signer = signer
+        self._digest = digest
+        self._hash = hashlib.new(digest)
+
+    def update(self, data: bytes | bytearray | memoryview) -> None:
+        """Hash the next piece of the content."""
+        self._hash.update(data)
+
+    def _sign(self, data: bytes) -> bytes:
+        key = self._signer.private_key
+        algorithm = hash_for(self._digest)
+        if isinstance(key, ec.EllipticCurvePrivateKey):
+            return key.sign(data, ec.ECDSA(algorithm))
+        assert isinstance(key, rsa.RSAPrivateKey)  # checked in __init__
+        if self._kind == "pss":
+            pss = padding.PSS(mgf=padding.MGF1(algorithm), salt_length=padding.PSS.DIGEST_LENGTH)
+            return key.sign(data, pss, algorithm)
+        return key.sign(data, padding.PKCS1v15(), algorithm)
+
+    def finish(self, signing_time: _dt.datetime | None = None) -> bytes:
+        """The DER ContentInfo with the SignedData (``signing_time`` defaults to now)."""
+        when = signing_time or _dt.datetime.now(_dt.timezone.utc)
+        attributes = b"".join(
+            sorted(  # a DER SET OF is ordered by the encodings
+                tlv(0x30, _ATTRIBUTE_OIDS[name] + tlv(0x31, value))
+                for name, value in (
+                    ("content_type", _OID_DATA),
+                    ("signing_time", _time(when)),
+                    ("message_digest", tlv(0x04, self._hash.digest())),
+                    ("smime_capabilities", _CAPABILITIES),
+                )
+            )
+        )
+        signature = self._sign(tlv(0x31, attributes))  # signed as a SET OF, stored [0]
+        cert = self._signer.certificate
+        ids = cert_ids(cert)
+        digest_algorithm = _digest_algorithm(self._digest)
+        signer_info = tlv(
+            0x30,
+            integer(1)
+            + tlv(0x30, ids.issuer_der + integer(ids.serial))
+            + digest_algorithm
+            + tlv(0xA0, attributes)
+            + _signature_algorithm(self._kind, self._digest)
+            + tlv(0x04, signature),
+        )
+        certificates = sorted(
+            c.public_bytes(serialization.Encoding.DER) for c in (cert, *self._signer.chain)
+        )
+        signed_data = tlv(
+            0x30,
+            integer(1)
+            + tlv(0x31, digest_algorithm)
+            + tlv(0x30, _OID_DATA)
+            + tlv(0xA0, b"".join(certificates))
+            + tlv(0x31, signer_info),
+        )
+        return tlv(0x30, _OID_SIGNED + tlv(0xA0, signed_data))
 
 
 def sign_detached(
@@ -20,33 +169,8 @@ def sign_detached(
 ) -> bytes:
     """Sign ``content`` as it is (binary: no line-ending translation); return DER SignedData.
 
-    The SignedData is detached (no content inside), carries the signer certificate and
-    its chain, and the signed attributes contentType, signingTime, messageDigest and
-    SMIMECapabilities.  RSA keys sign with PKCS#1 v1.5 or PSS (salt length = digest
-    length, MGF1 with the same digest); EC keys sign with ECDSA.
+    See :class:`DetachedSigner` for what the SignedData holds and the algorithms.
     """
-    if digest not in ("sha256", "sha384", "sha512"):
-        raise BuildError(f"digest must be sha256, sha384 or sha512, not {digest!r}")
-    if rsa_padding not in ("pkcs1v15", "pss"):
-        raise BuildError(f"rsa_padding must be 'pkcs1v15' or 'pss', not {rsa_padding!r}")
-    algorithm = hash_for(digest)
-    pad: padding.PSS | padding.PKCS1v15 | None = None
-    if isinstance(signer.private_key, rsa.RSAPrivateKey):
-        if rsa_padding == "pss":
-            pad = padding.PSS(mgf=padding.MGF1(algorithm), salt_length=padding.PSS.DIGEST_LENGTH)
-        else:
-            pad = padding.PKCS1v15()
-    elif rsa_padding == "pss":
-        raise BuildError("rsa_padding='pss' needs an RSA signing key; this one is EC")
-    builder = (
-        pkcs7.PKCS7SignatureBuilder()
-        .set_data(content)
-        .add_signer(signer.certificate, signer.private_key, algorithm, rsa_padding=pad)  # type: ignore[arg-type]
-    )
-    # add_certificate() must come last: anything chained after it loses the certificates
-    for cert in signer.chain:
-        builder = builder.add_certificate(cert)
-    return builder.sign(
-        serialization.Encoding.DER,
-        [pkcs7.PKCS7Options.DetachedSignature, pkcs7.PKCS7Options.Binary],
-    )
+    signing = DetachedSigner(signer, digest=digest, rsa_padding=rsa_padding)
+    signing.update(content)
+    return signing.finish()

@@ -16,10 +16,11 @@ from ..errors import MailError, SignatureError
 from ._algorithms import MICALG, Algorithms, CipherName, DigestName, KeyTransportName, RsaPadding
 from ._credentials import Credentials
 from ._decrypt import decrypt_envelope
-from ._envelope import RecipientId, encrypt_envelope
+from ._envelope import RecipientId, envelope_pieces
 from ._errors import NotEncryptedError, NotSignedError
 from ._mime import (
     CRLF,
+    Base64Lines,
     Entity,
     b64_chunks,
     b64_lines,
@@ -27,7 +28,7 @@ from ._mime import (
     parse_entity,
     split_multipart,
 )
-from ._sign import sign_detached
+from ._sign import DetachedSigner
 from ._trust import Trust
 from ._verify import VerifiedSignature, verify_signed_data
 
@@ -48,16 +49,32 @@ _SIGNATURE_HEAD = (
 )
 
 
-def _signed_buffer(
-    parts: list[bytes], signer: Credentials, digest: DigestName, rsa_padding: RsaPadding
-) -> bytearray:
-    """Join ``parts`` (one entity, in pieces) into a ``multipart/signed`` buffer and sign.
+def _occurs(boundary: bytes, parts: list[bytes]) -> bool:
+    """Whether ``boundary`` (which starts with ``-``) occurs in the parts joined."""
+    width = len(boundary) - 1
+    tail = b""  # the last ``width`` bytes before the current part
+    for part in parts:
+        if boundary in tail + part[:width]:  # across the joint
+            return True
+        if b"-" in part and boundary in part:  # memchr first: base64 has no "-"
+            return True
+        tail = (tail + part[-width:])[-width:]
+    return False
 
-    ``parts`` is emptied: the pieces are dropped as soon as they are in the buffer, and the
-    entity is signed in place, so a large entity exists once, not three times.
+
+def _signed_pieces(
+    parts: list[bytes], signer: Credentials, digest: DigestName, rsa_padding: RsaPadding
+) -> list[bytes]:
+    """Sign the entity given as ``parts``; return the ``multipart/signed`` entity in pieces.
+
+    The parts are hashed one by one, never joined: the result is the multipart head,
+    the parts themselves, and the delimiter with the signature part.
     """
+    signing = DetachedSigner(signer, digest=digest, rsa_padding=rsa_padding)
+    for part in parts:
+        signing.update(part)
     boundary = new_boundary(b"").encode("ascii")
-    while any(boundary in part for part in parts):  # practically never
+    while _occurs(boundary, parts):  # practically never
         boundary = new_boundary(b"").encode("ascii")
     head = (
         b'Content-Type: multipart/signed; protocol="application/pkcs7-signature";'
@@ -74,18 +91,13 @@ def _signed_buffer(
         + boundary
         + CRLF
     )
-    delimiter = CRLF + b"--" + boundary + CRLF
-    buf = bytearray().join([head, *parts, delimiter])
-    parts.clear()
-    with memoryview(buf) as view:
-        signature = sign_detached(
-            view[len(head) : len(buf) - len(delimiter)],
-            signer,
-            digest=digest,
-            rsa_padding=rsa_padding,
-        )
-    buf += _SIGNATURE_HEAD + b64_lines(signature) + b"--" + boundary + b"--" + CRLF
-    return buf
+    signature = signing.finish()
+    tail = (
+        CRLF + b"--" + boundary + CRLF
+        + _SIGNATURE_HEAD + b64_lines(signature)
+        + b"--" + boundary + b"--" + CRLF
+    )  # fmt: skip
+    return [head, *parts, tail]
 
 
 def signed_entity(
@@ -100,7 +112,7 @@ def signed_entity(
     ``entity`` is signed exactly as given; it should already use CRLF line endings (the
     canonical form), which this library's composers guarantee.
     """
-    return bytes(_signed_buffer([entity], signer, digest, rsa_padding))
+    return b"".join(_signed_pieces([entity], signer, digest, rsa_padding))
 
 
 def _enveloped_head(authenticated: bool) -> bytes:
@@ -151,14 +163,15 @@ def sign_and_encrypt(
     the list is emptied as the pieces are used, to keep memory down.
     """
     parts = entity if isinstance(entity, list) else [entity]
-    buf = _signed_buffer(parts, signer, digest, rsa_padding)
-    der = encrypt_envelope(
-        buf, recipients, cipher=cipher, key_transport=key_transport, recipient_id=recipient_id
-    )
-    del buf
-    chunks = b64_chunks(der)
-    del der
-    return b"".join([headers, _enveloped_head(cipher.endswith("_gcm")), *chunks])
+    signed = _signed_pieces(parts, signer, digest, rsa_padding)
+    parts.clear()  # the caller's pieces are now in ``signed``, dropped as soon as it is
+    encoder = Base64Lines()
+    for piece in envelope_pieces(
+        signed, recipients, cipher=cipher, key_transport=key_transport, recipient_id=recipient_id
+    ):
+        encoder.feed(piece)  # the envelope is encrypted and encoded in steps
+    del signed
+    return b"".join([headers, _enveloped_head(cipher.endswith("_gcm")), *encoder.finish()])
 
 
 @attrs.frozen
