@@ -14,15 +14,18 @@ import attrs
 from asn1crypto import cms  # type: ignore[import-untyped, unused-ignore]
 from asn1crypto import x509 as asn1_x509  # type: ignore[import-untyped, unused-ignore]
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 
 @attrs.frozen
 class CertIds:
-    """A certificate's CMS identifiers: issuer name as DER, serial number, key id."""
+    """A certificate's CMS identifiers (issuer name as DER, serial number, key id) and
+    its own DER, as written into a SignedData."""
 
     issuer_der: bytes = attrs.field(repr=False)
     serial: int
     key_id: bytes | None
+    der: bytes = attrs.field(repr=False)
 
 
 @functools.lru_cache(maxsize=256)
@@ -34,7 +37,8 @@ def cert_ids(cert: x509.Certificate) -> CertIds:
         ).value.digest
     except x509.ExtensionNotFound:
         ski = None
-    return CertIds(cert.issuer.public_bytes(), cert.serial_number, ski)
+    der = cert.public_bytes(serialization.Encoding.DER)
+    return CertIds(cert.issuer.public_bytes(), cert.serial_number, ski, der)
 
 
 def names(

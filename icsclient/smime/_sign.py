@@ -12,7 +12,6 @@ import functools
 import hashlib
 
 from asn1crypto import algos, cms  # type: ignore[import-untyped, unused-ignore]
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 from ..errors import BuildError
@@ -146,9 +145,7 @@ class DetachedSigner:
             + _signature_algorithm(self._kind, self._digest)
             + tlv(0x04, signature),
         )
-        certificates = sorted(
-            c.public_bytes(serialization.Encoding.DER) for c in (cert, *self._signer.chain)
-        )
+        certificates = sorted(cert_ids(c).der for c in (cert, *self._signer.chain))
         signed_data = tlv(
             0x30,
             integer(1)
