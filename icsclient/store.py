@@ -490,7 +490,7 @@ class Store(abc.ABC):
     # ------------------------------------------------------------------ transactions
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
+    def transaction(self, *, durable: bool = True) -> Iterator[None]:
         """Group the writes made in the block into one atomic, durable commit.
 
         Inside the block every method works as usual (reads see the block's own writes),
@@ -502,8 +502,18 @@ class Store(abc.ABC):
         outside a block, so the caller may catch its error and go on.  Blocks nest (only
         the outermost commits).  Other threads' and processes' writes wait until the
         block ends: keep it short.
+
+        ``durable=False`` commits without waiting for the disk: the block is still atomic
+        and survives a crash of the process (a ``SIGKILL`` included), but an operating
+        system crash or a power loss soon after may undo it -- together with the other
+        non-durable blocks committed after the last durable commit, never anything
+        older (a durable commit makes every earlier one durable too).  Only for facts
+        whose loss is repaired by doing something again that is safe to repeat (the
+        lodgement client records "e-mail handed over" this way: forgotten, the e-mail is
+        offered again with the same ICR, which the CCF recognises as a duplicate).  The
+        block is durable if any block nested in it asks to be.
         """
-        with self._transaction():
+        with self._transaction(durable):
             yield
 
     # ------------------------------------------------------------------ lifetime
@@ -569,7 +579,7 @@ class Store(abc.ABC):
     def _set_meta(self, key: str, value: str) -> None: ...
 
     @abc.abstractmethod
-    def _transaction(self) -> contextlib.AbstractContextManager[None]: ...
+    def _transaction(self, durable: bool) -> contextlib.AbstractContextManager[None]: ...
 
 
 # ---------------------------------------------------------------------- memory
@@ -613,7 +623,7 @@ class MemoryStore(Store):
             self._undo.append(lambda: mapping.pop(key, None))
 
     @contextmanager
-    def _transaction(self) -> Iterator[None]:
+    def _transaction(self, durable: bool) -> Iterator[None]:
         with self._writing("transaction"):
             if self._undo is not None:  # nested: the outermost block decides
                 yield
@@ -848,7 +858,9 @@ class SqliteStore(Store):
     or none of it.  The file uses WAL journaling with ``synchronous=FULL``: every commit is on
     disk before the call returns, so a number handed out is not handed out again even after a
     power loss (``NORMAL`` would be safe against a crashed process, but may roll the last
-    commits back after a power loss, i.e. reuse an ICR the CCF has already seen).
+    commits back after a power loss, i.e. reuse an ICR the CCF has already seen).  Only a
+    ``transaction(durable=False)`` block commits with ``NORMAL`` (see
+    :meth:`~Store.transaction`).
 
     A writer waits up to ``timeout`` seconds for another process's transaction (including a
     slow ``build`` in :meth:`allocate_and_record`) before raising
@@ -870,6 +882,10 @@ class SqliteStore(Store):
         """Nesting depth of :meth:`transaction` blocks in progress."""
         self._writing = False
         """Whether a single write (maybe with its ``build`` callback) is in progress."""
+        self._wal = False
+        """Whether the connection is in WAL mode (then SQLite's busy handler is off)."""
+        self._relaxed = False
+        """Whether the connection is at ``synchronous=NORMAL`` (set for the next commit)."""
         _live.add(self)
         with self._session("open"):
             pass
@@ -906,6 +922,11 @@ class SqliteStore(Store):
             )
             try:
                 self._prepare(conn)
+                self._relaxed = False
+                if self._wal:
+                    # Waiting for another process is done in short naps (see _retrying);
+                    # in WAL mode only BEGIN IMMEDIATE and, during a recovery, reads wait.
+                    conn.execute("PRAGMA busy_timeout = 0")
             except BaseException:
                 conn.close()
                 raise
@@ -915,13 +936,15 @@ class SqliteStore(Store):
         """Switch to WAL, retrying while another process switches the same new file.
 
         SQLite answers a concurrent journal-mode change with "database is locked" at once,
-        without waiting on the busy timeout, so wait here (up to ``timeout``).
+        without waiting on the busy timeout, so wait here (up to ``timeout``).  A database
+        that cannot use WAL (``":memory:"``) keeps its mode and SQLite's busy handler.
         """
         deadline = time.monotonic() + self.timeout
         pause = 0.001
         while True:
             try:
-                conn.execute("PRAGMA journal_mode = WAL")
+                mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                self._wal = str(mode).lower() == "wal"
                 return
             except sqlite3.OperationalError as exc:
                 if not _is_busy(exc) or time.monotonic() + pause > deadline:
@@ -962,11 +985,13 @@ class SqliteStore(Store):
             yield self._conn
 
     @contextmanager
-    def _write(self, op: str) -> Iterator[sqlite3.Connection]:
+    def _write(self, op: str, *, one_change: bool = False) -> Iterator[sqlite3.Connection]:
         """One write transaction: committed if the block completes, else rolled back.
 
         Inside :meth:`transaction` it is a savepoint instead: released if the block
-        completes (committed with the transaction), else rolled back alone.
+        completes (committed with the transaction), else rolled back alone.  With
+        ``one_change`` (the block makes at most one change, in one statement, which SQLite
+        undoes alone if it fails) no savepoint is needed.
         """
         with self._session(op) as conn:
             if self._writing or (conn.in_transaction and not self._depth):
@@ -974,6 +999,9 @@ class SqliteStore(Store):
             self._writing = True
             try:
                 if self._depth:
+                    if one_change:
+                        yield conn
+                        return
                     with self._savepoint(conn, op):
                         yield conn
                     return
@@ -987,30 +1015,48 @@ class SqliteStore(Store):
             finally:
                 self._writing = False
 
-    def _begin(self, conn: sqlite3.Connection, op: str) -> None:
+    def _begin(self, conn: sqlite3.Connection, op: str, *, durable: bool = True) -> None:
         """``BEGIN IMMEDIATE``, waiting for another process's write transaction in short naps.
+
+        The commit that follows is durable (``synchronous=FULL``) unless ``durable`` is
+        false and the file is in WAL mode (then ``NORMAL``: safe against a crashed process;
+        the level can only be changed outside a transaction, so it is set here).
+        """
+        relaxed = not durable and self._wal
+        if relaxed != self._relaxed:
+            self._run(conn, op, f"PRAGMA synchronous = {'NORMAL' if relaxed else 'FULL'}")
+            self._relaxed = relaxed
+        self._retrying(conn, op, "BEGIN IMMEDIATE")
+
+    def _retrying(
+        self, conn: sqlite3.Connection, op: str, sql: str, params: Iterable[object] = ()
+    ) -> list[sqlite3.Row]:
+        """Run ``sql``, waiting in short naps while SQLite answers "busy".
 
         SQLite's own busy handler sleeps 1, 2, 5, 10, 15... ms between its tries: long next
         to a transaction of a millisecond or two, so two busy processes would spend much of
-        their time asleep.  The first try is made without it; then naps of 0.1 ms doubling
-        to 2 ms, up to ``timeout`` in all, after which the last error is raised.
+        their time asleep.  In WAL mode it is off (busy_timeout 0); here the first try is
+        made at once, then naps of 0.1 ms doubling to 2 ms, up to ``timeout`` in all, after
+        which the last error is raised.  For ``BEGIN IMMEDIATE`` (another process writes)
+        and for reads outside a transaction (busy only while another connection recovers
+        the WAL after a crash).
         """
+        values = tuple(params)
         with self._mapped(op):
-            conn.execute("PRAGMA busy_timeout = 0")
-            try:
-                deadline = time.monotonic() + self.timeout
-                nap = 0.0001
-                while True:
-                    try:
-                        conn.execute("BEGIN IMMEDIATE")
-                        return
-                    except sqlite3.OperationalError as exc:
-                        if not _is_busy(exc) or time.monotonic() + nap > deadline:
-                            raise
-                    time.sleep(nap)
-                    nap = min(nap * 2, 0.002)
-            finally:
-                conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
+            deadline = 0.0
+            nap = 0.0001
+            while True:
+                try:
+                    return conn.execute(sql, values).fetchall()
+                except sqlite3.OperationalError as exc:
+                    if not _is_busy(exc):
+                        raise
+                    now = time.monotonic()
+                    deadline = deadline or now + self.timeout
+                    if now + nap > deadline:
+                        raise
+                time.sleep(nap)
+                nap = min(nap * 2, 0.002)
 
     @staticmethod
     def _rollback(conn: sqlite3.Connection) -> None:
@@ -1036,7 +1082,7 @@ class SqliteStore(Store):
         self._run(conn, op, "RELEASE icsclient_write")
 
     @contextmanager
-    def _transaction(self) -> Iterator[None]:
+    def _transaction(self, durable: bool) -> Iterator[None]:
         op = "transaction"
         with self._session(op) as conn:
             if self._writing:
@@ -1048,7 +1094,7 @@ class SqliteStore(Store):
                 finally:
                     self._depth -= 1
                 return
-            self._begin(conn, op)
+            self._begin(conn, op, durable=durable)
             self._depth = 1
             try:
                 yield
@@ -1075,12 +1121,13 @@ class SqliteStore(Store):
 
     def _read(self, op: str, sql: str, params: Iterable[object] = ()) -> list[sqlite3.Row]:
         with self._session(op) as conn:
-            return self._run(conn, op, sql, params)
+            return self._retrying(conn, op, sql, params)
 
     # ------------------------------------------------------------ sequences
 
     def _next_in(self, conn: sqlite3.Connection, op: str, site: str) -> int:
-        rows = self._run(conn, op, "SELECT next_value FROM icr_sequence WHERE site = ?", (site,))
+        sql = "SELECT next_value FROM icr_sequence WHERE site = ?"
+        rows = self._retrying(conn, op, sql, (site,))  # peek_icr reads outside a transaction
         return int(rows[0][0]) if rows else 1
 
     def _set_in(self, conn: sqlite3.Connection, op: str, site: str, next_value: int) -> None:
@@ -1093,7 +1140,7 @@ class SqliteStore(Store):
         )
 
     def _allocate(self, site: str) -> int:
-        with self._write("allocate_icr") as conn:
+        with self._write("allocate_icr", one_change=True) as conn:
             number = self._next_in(conn, "allocate_icr", site)
             self._set_in(conn, "allocate_icr", site, following(number))
         return number
@@ -1116,7 +1163,7 @@ class SqliteStore(Store):
             return self._next_in(conn, "peek_icr", site)
 
     def _set_next(self, site: str, next_value: int) -> None:
-        with self._write("set_next_icr") as conn:
+        with self._write("set_next_icr", one_change=True) as conn:
             self._set_in(conn, "set_next_icr", site, next_value)
 
     # ------------------------------------------------------------ outbox
@@ -1156,7 +1203,7 @@ class SqliteStore(Store):
         return [_from_row(OutboxEntry, r) for r in rows]
 
     def _update_outbox(self, site: str, icr: str, op: str, change: _Change) -> None:
-        with self._write(op) as conn:
+        with self._write(op, one_change=True) as conn:
             rows = self._run(
                 conn,
                 op,
@@ -1189,7 +1236,7 @@ class SqliteStore(Store):
 
     def _store_received(self, entry: InboxEntry) -> tuple[InboxEntry, bool]:
         op = "store_received"
-        with self._write(op) as conn:
+        with self._write(op, one_change=True) as conn:
             rows = self._run(
                 conn,
                 op,
@@ -1210,7 +1257,7 @@ class SqliteStore(Store):
         return _from_row(InboxEntry, rows[0]) if rows else None
 
     def _update_inbox(self, sender: str, icr: str, op: str, values: Mapping[str, Any]) -> None:
-        with self._write(op) as conn:
+        with self._write(op, one_change=True) as conn:
             if not self._update(conn, op, "inbox", "sender", sender, icr, values):
                 raise _no_inbox_entry(sender, icr)
 
@@ -1225,7 +1272,7 @@ class SqliteStore(Store):
     # ------------------------------------------------------------ quarantine, meta
 
     def _quarantine(self, received: datetime, raw: bytes, reason: str) -> int:
-        with self._write("quarantine") as conn:
+        with self._write("quarantine", one_change=True) as conn:
             with self._mapped("quarantine"):
                 cur = conn.execute(
                     "INSERT INTO quarantine (received, raw, reason) VALUES (?, ?, ?)",
@@ -1244,7 +1291,7 @@ class SqliteStore(Store):
         return str(rows[0][0]) if rows else None
 
     def _set_meta(self, key: str, value: str) -> None:
-        with self._write("set_meta") as conn:
+        with self._write("set_meta", one_change=True) as conn:
             self._run(
                 conn,
                 "set_meta",

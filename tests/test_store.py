@@ -419,6 +419,93 @@ def test_reprs_do_not_dump_the_bytes(store: Store) -> None:
     assert "<5000 bytes>" in repr(entry) and "xxx" not in repr(entry)
 
 
+def test_a_non_durable_transaction_is_atomic_and_kept(store: Store) -> None:
+    entry = store.allocate_and_record(SITE, edi, now=T0)
+    with pytest.raises(KeyError), store.transaction(durable=False):
+        store.mark_sent(SITE, entry.icr, now=T0, next_resend=T0)
+        raise KeyError("the block failed")
+    assert store.outbox(OutboxState.QUEUED) != []
+    with store.transaction(durable=False):
+        store.mark_sent(SITE, entry.icr, now=T0, next_resend=T0)
+        with store.transaction():  # nested: committed with the outermost, as it says
+            store.set_meta("k", "v")
+    got = store.get_outbox(SITE, entry.icr)
+    assert got is not None and got.state is OutboxState.SENT and store.get_meta("k") == "v"
+
+
+def _synchronous(store: SqliteStore) -> int:
+    assert store._conn is not None
+    return int(store._conn.execute("PRAGMA synchronous").fetchone()[0])
+
+
+def test_only_a_non_durable_transaction_skips_the_disk_sync(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "l.db")
+    entry = store.allocate_and_record(SITE, edi, now=T0)
+    statements: list[str] = []
+    assert store._conn is not None
+    store._conn.set_trace_callback(statements.append)
+    with store.transaction(durable=False):
+        store.mark_sent(SITE, entry.icr, now=T0, next_resend=T0)
+        assert _synchronous(store) == 1  # NORMAL: no sync at this commit
+        with store.transaction():
+            assert _synchronous(store) == 1  # the outermost block decides
+    store.set_meta("k", "v")  # a single write: durable again
+    with store.transaction():
+        assert _synchronous(store) == 2  # FULL
+    with store.transaction(durable=False):
+        pass
+    store.allocate_icr(SITE)
+    assert _synchronous(store) == 2
+    syncs = [s for s in statements if s.startswith("PRAGMA synchronous =")]
+    assert syncs == [
+        "PRAGMA synchronous = NORMAL",
+        "PRAGMA synchronous = FULL",
+        "PRAGMA synchronous = NORMAL",
+        "PRAGMA synchronous = FULL",
+    ]
+    store.close()
+    with SqliteStore(tmp_path / "l.db") as again:
+        got = again.get_outbox(SITE, entry.icr)
+        assert got is not None and got.state is OutboxState.SENT and again.peek_icr(SITE) == 3
+
+
+class _BusyAtFirst:
+    """A connection whose first ``busy`` statements matching ``prefix`` answer "locked"."""
+
+    def __init__(self, conn: sqlite3.Connection, prefix: str, busy: int) -> None:
+        self.conn, self.prefix, self.busy, self.tries = conn, prefix, busy, 0
+
+    def execute(self, sql: str, params: Any = ()) -> sqlite3.Cursor:
+        if sql.startswith(self.prefix):
+            self.tries += 1
+            if self.tries <= self.busy:
+                raise sqlite3.OperationalError("database is locked")
+        return self.conn.execute(sql, params)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.conn, name)
+
+
+@pytest.mark.parametrize("prefix", ["SELECT", "BEGIN IMMEDIATE"])
+def test_sqlite_waits_in_naps_while_the_file_is_busy(tmp_path: Path, prefix: str) -> None:
+    store = SqliteStore(tmp_path / "l.db", timeout=5)
+    store.set_meta("k", "v")
+    real = store._conn
+    assert real is not None
+    assert int(real.execute("PRAGMA busy_timeout").fetchone()[0]) == 0  # our naps instead
+    flaky = _BusyAtFirst(real, prefix, busy=3)
+    store._conn = flaky  # type: ignore[assignment]
+    assert store.get_meta("k") == "v" and store.peek_icr(SITE) == 1
+    store.set_meta("k", "w")
+    assert flaky.tries > 3 and store.get_meta("k") == "w"
+    store.timeout = 0.01
+    flaky.tries, flaky.busy = 0, 10**9
+    with pytest.raises(StoreError, match="database is locked"):
+        store.get_meta("k") if prefix == "SELECT" else store.set_meta("k", "x")
+    store._conn = real
+    store.close()
+
+
 # ---------------------------------------------------------------------- SQLite specifics
 
 
