@@ -377,6 +377,84 @@ def test_no_acknowledgement_before_safe_storage(pki: ThrowawayPKI, clock: Manual
     assert store.outbox() == [] and store.peek_icr(SITE) == 1
 
 
+def test_several_e_mails_are_received_with_one_commit(
+    pki: ThrowawayPKI, clock: ManualClock, tmp_path: Path
+) -> None:
+    store = SqliteStore(tmp_path / "l.db")
+    client = make_client(pki, store, clock)
+    out = client.lodge(report("HAWB7"))
+    client.sent(out)
+    mails = [
+        from_gateway(pki, contrl(out.interchange, 4)),
+        from_gateway(pki, cusres(5, "HAWB7")),
+        b"Subject: hello\r\n\r\nnot an S/MIME message\r\n",
+        _plain_text_mail(pki),
+        from_gateway(pki, cusres(6, "HAWB8")),
+    ]
+    composed: list[str] = []
+    compose = client._compose
+
+    def counting(interchange: bytes, now: datetime) -> bytes:
+        composed.append(parse_interchange(interchange).control_reference)
+        return compose(interchange, now)
+
+    client._compose = counting  # type: ignore[method-assign]
+    statements: list[str] = []
+    assert store._conn is not None
+    store._conn.set_trace_callback(statements.append)
+    batch = client.receive_many(mails)
+    assert [s for s in statements if s in ("BEGIN IMMEDIATE", "COMMIT")] == [
+        "BEGIN IMMEDIATE",
+        "COMMIT",
+    ]
+    # the two ICONTRLs were composed ahead, each once, for the ICRs they were given
+    assert composed == ["2", "3"]
+    assert [[type(e) for e in events] for events in batch] == [
+        [ContrlAccepted],
+        [AcknowledgementToSend, ResponseReceived],
+        [OpenFailed],
+        [PlainTextReceived],
+        [AcknowledgementToSend, ResponseReceived],
+    ]
+    acks = [e for events in batch for e in events if isinstance(e, AcknowledgementToSend)]
+    assert [(a.outgoing.icr, a.icr) for a in acks] == [
+        ("2", "00000000000005"),
+        ("3", "00000000000006"),
+    ]
+    for ack in acks:
+        sent = store.get_outbox(SITE, ack.outgoing.icr)
+        assert sent is not None and sent.email == ack.outgoing.email
+    assert len(store.quarantined()) == 2 and store.peek_icr(SITE) == 4
+
+    # the same e-mails one by one give the same events
+    other = make_client(pki, MemoryStore(), clock)
+    other.lodge(report("HAWB7"))
+    one_by_one = [[type(e) for e in other.receive(m)] for m in mails]
+    assert one_by_one == [[type(e) for e in events] for events in batch]
+    store.close()
+
+
+def test_a_batch_is_stored_whole_or_not_at_all(pki: ThrowawayPKI, clock: ManualClock) -> None:
+    class FailsAtTheSecond(MemoryStore):
+        calls = 0
+
+        def store_received(self, *args: Any, **kwargs: Any) -> Any:
+            self.calls += 1
+            if self.calls == 2:
+                raise StoreError("disk full")
+            return super().store_received(*args, **kwargs)
+
+    store = FailsAtTheSecond()
+    client = make_client(pki, store, clock)
+    mails = [from_gateway(pki, cusres(5, "HAWB1")), from_gateway(pki, cusres(6, "HAWB2"))]
+    with pytest.raises(StoreError):
+        client.receive_many(mails)
+    assert store.outbox() == [] and store.unacknowledged() == [] and store.peek_icr(SITE) == 1
+    assert [[type(e) for e in events] for events in client.receive_many(mails)] == [
+        [AcknowledgementToSend, ResponseReceived]
+    ] * 2
+
+
 def test_a_repeated_interchange_is_acknowledged_again_not_delivered_again(
     client: LodgementClient, store: Store, pki: ThrowawayPKI
 ) -> None:

@@ -18,7 +18,7 @@ from ..ics.envelope import build_interchange
 from ..ics.icontrl import build_icontrl, needs_acknowledgement
 from ..ics.names import CCF_SITE, check_site_id
 from ..ics.ordering import ResponseArrival, compare_responses, content_digest
-from ..ics.sequence import format_icr
+from ..ics.sequence import following, format_icr
 from ..mail import compose_email, open_email
 from ..smime import CertificateLike, CipherName, Credentials, DigestName, Trust
 from ..store import InboxEntry, OutboxEntry, OutboxState, Store
@@ -277,8 +277,9 @@ class LodgementClient:
             validate=False,
         )
 
-    def _foreseen(self, build: _Build) -> _Build:
-        """``build``, done ahead for the ICR the store will most likely hand out next.
+    def _foreseen(self, build: _Build, ahead: int = 0) -> _Build:
+        """``build``, done ahead for the ICR the store will most likely hand out next
+        (or, with ``ahead``, after that many others).
 
         :meth:`~icsclient.store.Store.allocate_and_record` runs its callback while it
         holds the ledger's write lock, and signing and encrypting are most of the callback:
@@ -290,7 +291,10 @@ class LodgementClient:
         made for a number not handed out is dropped, never sent.
         """
         try:
-            guess = format_icr(self.store.peek_icr(self.site), pad=self.pad)
+            number = self.store.peek_icr(self.site)
+            for _ in range(ahead):
+                number = following(number)
+            guess = format_icr(number, pad=self.pad)
             ready = build(guess)
         except Exception:  # the real call, inside the transaction, says what is wrong
             return build
@@ -547,61 +551,113 @@ class LodgementClient:
         Nothing raised by the e-mail's content escapes; :class:`~icsclient.errors.StoreError`
         does (the ledger failed: retry later, nothing was lost).
         """
+        return self.receive_many([raw_email], now=now)[0]
+
+    def receive_many(
+        self, raw_emails: Iterable[bytes], *, now: datetime | None = None
+    ) -> list[list[Event]]:
+        """Receive several e-mails at once: :meth:`receive` for each, with one commit.
+
+        Returns the events of each e-mail, in the order given.  The e-mails are opened and
+        their ICONTRLs composed first; then everything is stored, acknowledged and read
+        in one store transaction (one disk sync for the lot instead of one per e-mail),
+        and only then returned: no ICONTRL is handed out before every interchange of the
+        batch is durably stored.  Use it for the mail waiting in a mailbox.  If the
+        ledger fails, :class:`~icsclient.errors.StoreError` is raised and nothing of
+        the batch is stored (receive them all again later).
+        """
         when = self._now(now)
-        raw = bytes(raw_email)
+        arrivals: list[Callable[[], list[Event]]] = []
+        icontrls = 0
+        for raw_email in raw_emails:
+            arrival, acknowledges = self._arrival(bytes(raw_email), when, icontrls)
+            arrivals.append(arrival)
+            icontrls += acknowledges
+        if len(arrivals) == 1:
+            return [arrivals[0]()]
+        with self.store.transaction():
+            return [arrival() for arrival in arrivals]
+
+    def _arrival(
+        self, raw: bytes, when: datetime, ahead: int
+    ) -> tuple[Callable[[], list[Event]], bool]:
+        """Open ``raw``; return what records it (to run in the store transaction) and
+        whether that allocates an ICONTRL (``ahead`` others are allocated before it).
+
+        A failure to open is recorded in the quarantine; a plain-text response too.
+        """
         try:
             opened = open_email(raw, recipient=self.credentials, trust=self.trust)
         except Exception as exc:  # anything wrong with what came in is quarantined
             reason = f"the e-mail could not be opened: {_describe(exc)}"
-            return [self._quarantine(raw, reason, exc, when)]
+            return self._quarantining(raw, reason, exc, when)
         if opened.plain_text:
             subject, text = opened.subject.text, opened.text or ""
-            qid = self.store.quarantine(raw, f"plain-text response: {subject}", when)
-            return [PlainTextReceived(subject, text, qid)]
+
+            def plain() -> list[Event]:
+                qid = self.store.quarantine(raw, f"plain-text response: {subject}", when)
+                return [PlainTextReceived(subject, text, qid)]
+
+            return plain, False
         data = opened.interchange or b""
         try:
             parsed = parse_interchange(data, strict=False)
         except Exception as exc:
             reason = f"the interchange could not be read: {_describe(exc)}"
-            return [self._quarantine(raw, reason, exc, when)]
+            return self._quarantining(raw, reason, exc, when)
         if parsed.recipient != self.site or not parsed.control_reference or not parsed.sender:
             reason = (
                 f"the interchange {parsed.control_reference!r} from {parsed.sender!r} is "
                 f"addressed to {parsed.recipient!r}, not to this client's site {self.site!r}"
             )
-            return [self._quarantine(raw, reason, None, when)]
+            return self._quarantining(raw, reason, None, when)
         # Storing, recording the ICONTRL and reading the content are one commit: the
         # ICONTRL is handed out (returned) only once the interchange is durably stored, and
         # a crash before the commit leaves nothing (the CCF sends the interchange again).
         # The ICONTRL is composed ahead, outside the store's lock (see _foreseen).
+        acknowledges = needs_acknowledgement(parsed)
         icontrl = (
-            self._foreseen(self._icontrl_builder(parsed, when))
-            if needs_acknowledgement(parsed)
-            else None
+            self._foreseen(self._icontrl_builder(parsed, when), ahead) if acknowledges else None
         )
-        with self.store.transaction():
-            entry, duplicate = self.store.store_received(
-                parsed.sender,
-                parsed.control_reference,
-                data,
-                raw_email=raw if self.keep_raw_email else None,
-                now=when,
-            )
-            events = self._acknowledge(entry, parsed, when, icontrl)
-            if duplicate and entry.processed:
-                self._duplicates += 1
-                events.append(
-                    DuplicateReceived(
-                        entry.sender,
-                        entry.icr,
-                        (entry.sender, entry.icr),
-                        entry.received,
-                        acknowledged_again=bool(events),
-                    )
+
+        def record() -> list[Event]:
+            with self.store.transaction():
+                return self._record(raw, data, parsed, when, icontrl)
+
+        return record, acknowledges
+
+    def _record(
+        self, raw: bytes, data: bytes, parsed: Interchange, when: datetime, icontrl: _Build | None
+    ) -> list[Event]:
+        """Store a received interchange, record its ICONTRL, read it (in a transaction)."""
+        entry, duplicate = self.store.store_received(
+            parsed.sender,
+            parsed.control_reference,
+            data,
+            raw_email=raw if self.keep_raw_email else None,
+            now=when,
+        )
+        events = self._acknowledge(entry, parsed, when, icontrl)
+        if duplicate and entry.processed:
+            self._duplicates += 1
+            events.append(
+                DuplicateReceived(
+                    entry.sender,
+                    entry.icr,
+                    (entry.sender, entry.icr),
+                    entry.received,
+                    acknowledged_again=bool(events),
                 )
-                return events
-            events.extend(self._process(entry, parsed, when))
+            )
+            return events
+        events.extend(self._process(entry, parsed, when))
         return events
+
+    def _quarantining(
+        self, raw: bytes, reason: str, exc: BaseException | None, now: datetime
+    ) -> tuple[Callable[[], list[Event]], bool]:
+        """An :meth:`_arrival` that quarantines ``raw``."""
+        return (lambda: [self._quarantine(raw, reason, exc, now)]), False
 
     def _quarantine(
         self, raw: bytes, reason: str, exc: BaseException | None, now: datetime
