@@ -186,6 +186,51 @@ def test_lodge_records_the_interchange_queued_and_sent_starts_the_wait(
     assert entry.next_resend == clock.now + RESEND
 
 
+def test_several_lodgements_take_consecutive_icrs_with_one_commit(
+    pki: ThrowawayPKI, clock: ManualClock, tmp_path: Path
+) -> None:
+    store = SqliteStore(tmp_path / "l.db")
+    client = make_client(pki, store, clock)
+    client.lodge(report("HAWB0"))
+    composed: list[str] = []
+    compose = client._compose
+
+    def counting(interchange: bytes, now: datetime) -> bytes:
+        composed.append(parse_interchange(interchange).control_reference)
+        return compose(interchange, now)
+
+    client._compose = counting  # type: ignore[method-assign]
+    statements: list[str] = []
+    assert store._conn is not None
+    store._conn.set_trace_callback(statements.append)
+    outs = client.lodge_many([report("HAWB1"), [report("HAWB2"), report("HAWB3")], report("HAWB4")])
+    assert [s for s in statements if s in ("BEGIN IMMEDIATE", "COMMIT")] == [
+        "BEGIN IMMEDIATE",
+        "COMMIT",
+    ]
+    assert composed == ["2", "3", "4"]  # built ahead, each once, for the ICR it got
+    assert [o.icr for o in outs] == ["2", "3", "4"]
+    assert {o.kind for o in outs} == {OutgoingKind.LODGEMENT}
+    for out, refs in zip(outs, (["HAWB1"], ["HAWB2", "HAWB3"], ["HAWB4"]), strict=True):
+        parsed = parse_interchange(out.interchange)
+        assert parsed.control_reference == out.icr
+        assert [m.segments[0].get(1, 0) for m in parsed.messages] == refs
+        entry = store.get_outbox(SITE, out.icr)
+        assert entry is not None and entry.email == out.email
+        assert entry.state is OutboxState.QUEUED and entry.message_count == len(refs)
+    assert client.lodge_many([]) == [] and store.peek_icr(SITE) == 5
+    store.close()
+
+
+def test_a_batch_that_cannot_be_lodged_uses_no_icr(client: LodgementClient, store: Store) -> None:
+    unsendable = ("CUSCAR", [Segment("BGM", ("933", "", "", "AIRCR"), ("Ω", "1"), "9")])
+    for bad in (("CONTRL", [Segment("UCI", "1")]), unsendable):
+        with pytest.raises(BuildError):
+            client.lodge_many([report("HAWB1"), bad, report("HAWB2")])
+        assert store.outbox() == [] and store.peek_icr(SITE) == 1
+    assert [o.icr for o in client.lodge_many([report("HAWB1"), report("HAWB2")])] == ["1", "2"]
+
+
 def test_icrs_follow_the_ledger_sequence(client: LodgementClient, store: Store) -> None:
     assert [client.lodge(report(f"R{i}")).icr for i in range(3)] == ["1", "2", "3"]
     assert store.peek_icr(SITE) == 4

@@ -387,8 +387,39 @@ class LodgementClient:
         UNOC) and :class:`~icsclient.errors.StoreError` when the ledger fails; in both
         cases no ICR is used.
         """
-        items = self._messages(messages)
+        return self.lodge_many([messages], now=now)[0]
+
+    def lodge_many(
+        self, batch: Iterable[Lodgeable], *, now: datetime | None = None
+    ) -> list[Outgoing]:
+        """:meth:`lodge` each item of ``batch``, with consecutive ICRs and one commit.
+
+        The interchanges are built, signed and encrypted first (for the ICRs the store
+        will hand out), then all numbers are allocated and all interchanges recorded in
+        one store transaction (one disk sync for the lot), and only then returned: send
+        them in order and report each with :meth:`sent`.  If any item cannot be lodged,
+        :class:`~icsclient.errors.BuildError` is raised and no ICR is used.
+        """
         when = self._now(now)
+        builds = [self._lodgement_builder(self._messages(item), when) for item in batch]
+        ready = [
+            (self._foreseen(build, ahead), count) for ahead, (build, count) in enumerate(builds)
+        ]
+
+        def record(build: _Build, count: int) -> Outgoing:
+            entry = self.store.allocate_and_record(
+                self.site, build, now=when, pad=self.pad, message_count=count
+            )
+            assert entry.email is not None
+            return self._outgoing(entry, OutgoingKind.LODGEMENT, entry.email)
+
+        if len(ready) <= 1:
+            return [record(build, count) for build, count in ready]
+        with self.store.transaction():
+            return [record(build, count) for build, count in ready]
+
+    def _lodgement_builder(self, items: list[MessageSpec], when: datetime) -> tuple[_Build, int]:
+        """The ``allocate_and_record`` callback building an interchange of ``items``."""
 
         def build(icr: str) -> tuple[bytes, bytes]:
             data = build_interchange(
@@ -396,11 +427,7 @@ class LodgementClient:
             )
             return data, self._compose(data, when)
 
-        entry = self.store.allocate_and_record(
-            self.site, self._foreseen(build), now=when, pad=self.pad, message_count=len(items)
-        )
-        assert entry.email is not None
-        return self._outgoing(entry, OutgoingKind.LODGEMENT, entry.email)
+        return build, len(items)
 
     def lodge_built(
         self,
