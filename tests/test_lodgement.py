@@ -160,6 +160,22 @@ def send_all(client: LodgementClient, events: list[Event]) -> list[bytes]:
     return out
 
 
+def _watch(client: LodgementClient, store: SqliteStore) -> tuple[list[str], list[str]]:
+    """The ICRs of the interchanges ``client`` composes, and the SQL ``store`` runs."""
+    composed: list[str] = []
+    compose = client._compose
+
+    def counting(interchange: bytes, now: datetime) -> bytes:
+        composed.append(parse_interchange(interchange).control_reference)
+        return compose(interchange, now)
+
+    client._compose = counting  # type: ignore[method-assign]
+    statements: list[str] = []
+    assert store._conn is not None
+    store._conn.set_trace_callback(statements.append)
+    return composed, statements
+
+
 # ---------------------------------------------------------------------- lodging
 
 
@@ -192,17 +208,7 @@ def test_several_lodgements_take_consecutive_icrs_with_one_commit(
     store = SqliteStore(tmp_path / "l.db")
     client = make_client(pki, store, clock)
     client.lodge(report("HAWB0"))
-    composed: list[str] = []
-    compose = client._compose
-
-    def counting(interchange: bytes, now: datetime) -> bytes:
-        composed.append(parse_interchange(interchange).control_reference)
-        return compose(interchange, now)
-
-    client._compose = counting  # type: ignore[method-assign]
-    statements: list[str] = []
-    assert store._conn is not None
-    store._conn.set_trace_callback(statements.append)
+    composed, statements = _watch(client, store)
     outs = client.lodge_many([report("HAWB1"), [report("HAWB2"), report("HAWB3")], report("HAWB4")])
     assert [s for s in statements if s in ("BEGIN IMMEDIATE", "COMMIT")] == [
         "BEGIN IMMEDIATE",
@@ -436,17 +442,7 @@ def test_several_e_mails_are_received_with_one_commit(
         _plain_text_mail(pki),
         from_gateway(pki, cusres(6, "HAWB8")),
     ]
-    composed: list[str] = []
-    compose = client._compose
-
-    def counting(interchange: bytes, now: datetime) -> bytes:
-        composed.append(parse_interchange(interchange).control_reference)
-        return compose(interchange, now)
-
-    client._compose = counting  # type: ignore[method-assign]
-    statements: list[str] = []
-    assert store._conn is not None
-    store._conn.set_trace_callback(statements.append)
+    composed, statements = _watch(client, store)
     batch = client.receive_many(mails)
     assert [s for s in statements if s in ("BEGIN IMMEDIATE", "COMMIT")] == [
         "BEGIN IMMEDIATE",
