@@ -147,11 +147,17 @@ def _lodger(
         for n in range(steps):
             choice = rng.random()
             waiting = [(icr, m) for icr, m in mails if store.get_inbox(CCF_SITE, icr) is None]
-            if choice < 0.4 and waiting:
+            if choice < 0.3 and waiting:
                 icr, mail = waiting[0]
                 events = client.receive(mail)
                 out.write(f"received {icr}\n")
                 _handle(client, events)
+            elif choice < 0.4 and waiting:  # what waits, taken together: one commit
+                taken = waiting[:3]
+                batch = client.receive_many([mail for _, mail in taken])
+                for (icr, _), events in zip(taken, batch, strict=True):
+                    out.write(f"received {icr}\n")
+                    _handle(client, events)
             elif choice < 0.6 and store.outbox(OutboxState.SENT):
                 awaiting = store.outbox(OutboxState.SENT)[-1]
                 answer = build_contrl_interchange(
@@ -161,10 +167,16 @@ def _lodger(
                     prepared=pki.now,
                 )
                 _handle(client, client.receive(from_gateway(pki, answer)))
-            else:
+            elif choice < 0.8:
                 lodged = client.lodge(report(f"R{seed}-{n}"))
                 out.write(f"lodged {lodged.icr}\n")
                 client.sent(lodged)
+            else:
+                several = client.lodge_many([report(f"R{seed}-{n}-{k}") for k in range(3)])
+                for lodged in several:
+                    out.write(f"lodged {lodged.icr}\n")
+                for lodged in several:
+                    client.sent(lodged)
     store.close()
 
 
