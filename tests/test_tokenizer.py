@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from icsclient import EdifactSyntaxError, IcsError, Segment, iter_segments
-from icsclient.edifact import ServiceChars, serialize, serialize_segment
+from icsclient.edifact import ServiceChars, serialize, serialize_segment, serializer, tokenizer
 from icsclient.errors import BuildError
 
 # graphic Latin-1: what UNOC can carry, every service character included
@@ -188,3 +188,104 @@ def test_service_character_soup_raises_only_our_error(parts: list[bytes]) -> Non
         list(iter_segments(b"".join(parts), chunk_size=5))
     except IcsError:
         pass
+
+
+# --- the fast paths and their fallbacks ----------------------------------------------
+
+
+def test_reader_next_and_iteration_share_one_stream() -> None:
+    reader = iter_segments(b"UNA:+.? 'AAA+1'BBB+2'CCC+3'", chunk_size=8)
+    assert next(reader) == Segment("AAA", "1")
+    assert reader.segment_number >= 1
+    assert list(reader) == [Segment("BBB", "2"), Segment("CCC", "3")]
+    assert reader.segment_number == 3 and reader.offset == 27
+
+
+def test_element_texts_are_shared_across_blocks_and_forgotten_past_the_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    data = b"".join(b"DTM+137:202611221030:203'FTX+A?+B'" for _ in range(40))
+    segs = list(iter_segments(data, chunk_size=64))
+    assert len(segs) == 80 and {s.elements for s in segs[::2]} == {
+        (("137", "202611221030", "203"),)
+    }
+    assert segs[0].elements[0] is segs[-2].elements[0]  # one reader, one cache
+    monkeypatch.setattr(tokenizer, "_CACHE_LIMIT", 1)
+    again = list(iter_segments(data, chunk_size=64))
+    assert again == segs
+    assert again[0].elements[0] is not again[-2].elements[0]  # started afresh on the way
+
+
+@given(
+    st.lists(
+        st.builds(
+            lambda tag, els: Segment(tag, *els),
+            st.sampled_from(["FTX", "GID", "MEA"]),
+            st.lists(
+                st.lists(
+                    st.sampled_from(["a", "b?", "c:", "\x01", "\x02+", "'", ""]),
+                    min_size=1,
+                    max_size=3,
+                ).map(tuple),
+                max_size=3,
+            ),
+        ),
+        min_size=1,
+        max_size=30,
+    ),
+    st.integers(1, 40),
+    st.integers(0, 3),
+)
+def test_repeated_elements_round_trip_whatever_the_blocks_and_cache_limit(
+    segs: list[Segment], chunk_size: int, limit: int
+) -> None:
+    # the same element text in many blocks, with and without escapes next to control
+    # characters that serve as the blocks' stand-ins for escaped characters
+    text = "".join(serialize_segment(s, charset=None) for s in segs)
+    saved = tokenizer._CACHE_LIMIT
+    tokenizer._CACHE_LIMIT = limit
+    try:
+        assert list(iter_segments(text, chunk_size=chunk_size)) == segs
+    finally:
+        tokenizer._CACHE_LIMIT = saved
+
+
+@given(st.lists(segments, max_size=12), st.integers(1, 5))
+def test_serialize_is_the_segments_serialized_one_by_one(segs: list[Segment], batch: int) -> None:
+    saved = serializer._BATCH
+    serializer._BATCH = batch
+    try:
+        out = serialize(segs, una=False)
+    finally:
+        serializer._BATCH = saved
+    assert out == "".join(serialize_segment(s) for s in segs).encode("latin-1")
+
+
+def test_serializer_escapes_only_the_segments_of_a_batch_that_need_it() -> None:
+    segs = [Segment("GID", str(i), ("1", "CT")) for i in range(serializer._BATCH * 2 + 5)]
+    for i in (0, 7, serializer._BATCH - 1, serializer._BATCH, len(segs) - 1):
+        segs[i] = Segment("FTX", f"O'BRIEN {i}", ("A+B", "1:2", "WHAT?"))
+    segs[9] = Segment("UNS")
+    out = serialize(segs, una=False)
+    assert out == "".join(serialize_segment(s) for s in segs).encode("latin-1")
+    assert out.count(b"O?'BRIEN") == 5 and b"UNS'" in out
+    assert list(iter_segments(out)) == segs
+
+
+@pytest.mark.parametrize(
+    "bad, where",
+    [
+        ("\u20ac", "segment FTX, element 2, component 1"),  # beyond Latin-1
+        ("\x07", "segment FTX, element 2, component 1"),  # in Latin-1, not in UNOC
+    ],
+)
+def test_serializer_names_the_first_segment_it_cannot_write(bad: str, where: str) -> None:
+    segs = [Segment("GID", str(i), ("1", "CT")) for i in range(50)]
+    segs[3] = Segment("MEA", "A+B")  # needs escaping, and comes first
+    segs[10] = Segment("FTX", "1", f"x{bad}")
+    segs[20] = Segment("NAD", "\u0100")  # a later fault is not the one named
+    with pytest.raises(BuildError, match=where):
+        serialize(segs)
+    segs[10] = Segment("FTX", "1", "x")
+    with pytest.raises(BuildError, match="segment NAD, element 1, component 1"):
+        serialize(segs)

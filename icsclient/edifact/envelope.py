@@ -22,7 +22,7 @@ from ._pieces import pieces_at
 from .charsets import SUPPORTED_SYNTAXES, describe_char, invalid_char_pattern
 from .codes import syntax_error_meaning
 from .segment import DEFAULT_CHARS, Segment, ServiceChars
-from .serializer import iter_serialized
+from .serializer import serialize
 from .tokenizer import SegmentReader, Source, iter_segments
 
 _SERVICE_TAGS = frozenset({"UNB", "UNZ", "UNH", "UNT", "UNG", "UNE"})
@@ -119,10 +119,8 @@ class Message:
 
     def all_segments(self) -> Iterator[Segment]:
         """UNH, the body and UNT (if present), in order."""
-        yield self.header
-        yield from self.segments
-        if self.trailer is not None:
-            yield self.trailer
+        trailer = () if self.trailer is None else (self.trailer,)
+        return chain((self.header,), self.segments, trailer)
 
     def __repr__(self) -> str:
         """A one-line summary; the full field list would be long."""
@@ -164,20 +162,20 @@ class Interchange:
 
     def segments(self) -> Iterator[Segment]:
         """Every segment in order, UNB to UNZ (UNA not included)."""
-        yield self.header
-        for message in self.messages:
-            yield from message.all_segments()
-        if self.trailer is not None:
-            yield self.trailer
+        trailer = () if self.trailer is None else (self.trailer,)
+        # chained in C: no generator frame resumed per segment
+        bodies = map(Message.all_segments, self.messages)
+        return chain((self.header,), chain.from_iterable(bodies), trailer)
 
     def to_bytes(self, *, una: bool | None = None) -> bytes:
         """Serialize back to EDIFACT bytes with the interchange's own service characters."""
-        chars = self.service_chars
-        write_una = self.una if una is None else una
         syntax = self.syntax_id if self.syntax_id in SUPPORTED_SYNTAXES else "UNOC"
-        parts = [chars.una] if write_una else []
-        parts.extend(iter_serialized(self.segments(), chars, charset=syntax))
-        return "".join(parts).encode("latin-1")
+        return serialize(
+            self.segments(),
+            chars=self.service_chars,
+            syntax=syntax,
+            una=self.una if una is None else una,
+        )
 
     def __repr__(self) -> str:
         """A one-line summary; the full field list would be long."""

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator
 from itertools import chain, islice
 from operator import itemgetter
 
 from ..errors import BuildError
 from ._pieces import pieces_at
-from .charsets import describe_char, invalid_char_pattern
+from .charsets import SUPPORTED_SYNTAXES, describe_char, invalid_char_pattern
 from .segment import DEFAULT_CHARS, Segment, ServiceChars
 
 _ESCAPE_TABLES: dict[ServiceChars, dict[int, str]] = {}
@@ -75,38 +74,60 @@ _BATCH = 2048
 _elements = itemgetter(1)
 
 
-def iter_serialized(
-    segments: Iterable[Segment], chars: ServiceChars = DEFAULT_CHARS, *, charset: str = "UNOC"
-) -> Iterator[str]:
-    """Serialized text of each segment, in order.
-
-    Segments are taken in batches.  The components of a batch are joined and searched once
-    for service characters and characters outside ``charset``; only the segments that
-    hold one go through :func:`serialize_segment` (escaping, or the error naming the
-    place), the others are joined as they are.
-    """
-    try:
+def _attention_table(chars: ServiceChars, charset: str) -> tuple[bytes, str]:
+    """A ``bytes.translate`` table turning every byte that needs a closer look when
+    serializing (a service character, or one ``charset`` cannot carry) into 0, and a
+    character that needs none, to join texts with."""
+    key = (chars, charset)
+    found = _ATTENTION_TABLES.get(key)
+    if found is None:
         bad = invalid_char_pattern(charset)
-    except KeyError:
-        raise BuildError(f"unsupported syntax level {charset!r}") from None
-    specials = chars.component + chars.element + chars.terminator
-    if chars.has_release:
-        specials += chars.release
-    attention = re.compile(f"[{re.escape(specials)}]|{bad.pattern}")
-    # a character that needs no attention joins a batch's texts (five candidates, of which
-    # at most four are service characters)
-    gap = next(c for c in " AZ09" if not attention.match(c))
+        specials = {chars.component, chars.element, chars.terminator}
+        if chars.has_release:
+            specials.add(chars.release)
+        table = bytes(0 if chr(b) in specials or bad.match(chr(b)) else b for b in range(256))
+        # five candidates, of which at most four are service characters
+        gap = next(c for c in " AZ09" if table[ord(c)])
+        found = _ATTENTION_TABLES[key] = (table, gap)
+    return found
+
+
+_ATTENTION_TABLES: dict[tuple[ServiceChars, str], tuple[bytes, str]] = {}
+
+
+def _batches(segments: Iterable[Segment], chars: ServiceChars, charset: str) -> Iterator[bytes]:
+    """The serialized text of the segments, a batch at a time, encoded as Latin-1.
+
+    The components of a batch are joined and looked at once (one C-level translate) for
+    service characters and characters outside ``charset``; only the segments that hold
+    one go through :func:`serialize_segment` (escaping, or the error naming the place),
+    the others are joined as they are.
+    """
+    if charset not in SUPPORTED_SYNTAXES:
+        raise BuildError(f"unsupported syntax level {charset!r}")
+    table, gap = _attention_table(chars, charset)
     es, cs, term = chars.element, chars.component, chars.terminator
     flat = chain.from_iterable
     it = iter(segments)
     while batch := list(islice(it, _BATCH)):
         out = [f"{t}{es}{es.join(map(cs.join, e))}{term}" if e else f"{t}{term}" for t, e in batch]
         texts = list(map("".join, map(flat, map(_elements, batch))))
-        hits = [m.start() for m in attention.finditer(gap.join(texts))]
-        if hits:
-            for index in pieces_at(texts, hits):
-                out[index] = serialize_segment(batch[index], chars, charset=charset)
-        yield from out
+        joined = gap.join(texts)
+        try:
+            marked = joined.encode("latin-1").translate(table)
+        except UnicodeEncodeError:  # beyond Latin-1, which no syntax level carries:
+            hits: Iterable[int] = range(len(batch))  # an error, raised for the first such
+        else:
+            found = []
+            k = marked.find(0)
+            while k >= 0:
+                found.append(k)
+                k = marked.find(0, k + 1)
+            hits = sorted(pieces_at(texts, found)) if found else []
+        for index in hits:
+            out[index] = serialize_segment(batch[index], chars, charset=charset)
+        # every character is now one the syntax level (a subset of Latin-1) carries
+        yield "".join(out).encode("latin-1")
 
 
 def serialize(
@@ -121,6 +142,6 @@ def serialize(
     No line breaks are written.  ``syntax`` (UNOA, UNOB or UNOC) decides which characters
     are refused with a :class:`BuildError` naming segment, element and component.
     """
-    parts = [chars.una] if una else []
-    parts.extend(iter_serialized(segments, chars, charset=syntax))
-    return "".join(parts).encode("latin-1")
+    parts = [chars.una.encode("latin-1")] if una else []
+    parts.extend(_batches(segments, chars, syntax))
+    return b"".join(parts)
