@@ -129,6 +129,8 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 10], help="sizes in MB")
     parser.add_argument("--no-pydifact", action="store_true", help="skip the pydifact runs")
     args = parser.parse_args()
+    from icsclient.edifact.tokenizer import CHUNK_SIZE as chunk_size
+
     ops = ["stream", "parse", "check", "serialize"]
     libs = ["icsclient"] if args.no_pydifact else ["icsclient", "pydifact"]
     rows = []
@@ -182,7 +184,8 @@ def main() -> None:
         print("  ".join(str(c).rjust(w) for c, w in zip(r, widths, strict=True)))
     print(
         "(MiB = peak memory traced by tracemalloc during the operation, on top of the input "
-        "already loaded; 'stream' reads the file in 256 KiB chunks)"
+        "already loaded; 'stream' reads the file in the tokenizer's default chunks, "
+        f"{chunk_size // 1024} KiB)"
     )
 
 
