@@ -41,7 +41,7 @@ from .smime import (
     sign_and_encrypt,
 )
 from .smime._load import load_certificate_list
-from .smime._mime import CRLF, Entity, b64_chunks, parse_entity
+from .smime._mime import CRLF, Entity, b64_lines, parse_entity
 from .smime._smime import unwrap_entity
 
 __all__ = ["ReceivedEmail", "compose_email", "open_email"]
@@ -224,7 +224,7 @@ def compose_email(
     )  # fmt: skip
     # the entity goes down in pieces: sign_and_encrypt joins them once and drops them
     return sign_and_encrypt(
-        [entity_head, *b64_chunks(interchange)],
+        [entity_head, b64_lines(interchange)],
         signer=signer,
         recipients=recipients,
         digest=digest,

@@ -15,7 +15,7 @@ from icsclient.errors import SignatureError
 from icsclient.smime import decrypt_envelope, encrypt_envelope, verify_signed_data
 from icsclient.smime._der import header, integer
 from icsclient.smime._envelope import envelope_pieces
-from icsclient.smime._mime import Base64Lines, b64_chunks
+from icsclient.smime._mime import Base64Lines, b64_lines
 from icsclient.smime._sign import DetachedSigner
 from icsclient.testing.pki import ThrowawayPKI, make_test_pki
 
@@ -49,18 +49,17 @@ def test_base64_lines_fed_in_any_pieces_equal_the_standard_encoding(
     points = sorted({min(c, len(data)) for c in cuts})
     for a, b in zip([0, *points], [*points, len(data)], strict=True):
         encoder.feed(memoryview(data)[a:b])
-    assert b"".join(encoder.finish()) == _rfc2045(data)
-    assert b"".join(b64_chunks(data)) == _rfc2045(data)
+    assert encoder.finish() == _rfc2045(data)
+    assert b64_lines(data) == _rfc2045(data)
 
 
 def test_base64_lines_reuses_its_line_buffer_without_mixing_steps() -> None:
     step = 57 * 1024
     data = b"".join(bytes([i]) * step for i in range(5)) + b"tail"
-    encoder = Base64Lines()
-    encoder.feed(data)
-    pieces = encoder.finish()
-    assert len(pieces) == 6  # five whole steps from the shared buffer, then the tail
-    assert b"".join(pieces) == _rfc2045(data)
+    encoder = Base64Lines(b"prefix\r\n")
+    encoder.feed(data)  # five whole steps through the shared line buffer, then the tail
+    assert encoder.finish() == b"prefix\r\n" + _rfc2045(data)
+    assert encoder.finish() == b""  # finished: a fresh, empty stream
 
 
 @pytest.mark.parametrize(

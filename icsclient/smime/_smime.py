@@ -22,7 +22,6 @@ from ._mime import (
     CRLF,
     Base64Lines,
     Entity,
-    b64_chunks,
     b64_lines,
     new_boundary,
     parse_entity,
@@ -139,7 +138,9 @@ def enveloped_entity(der: bytes, *, authenticated: bool = False, headers: bytes 
     ``headers`` (complete CRLF-ended header lines, e.g. an e-mail's From/To/Subject) are
     put before the Content-* lines.
     """
-    return b"".join([headers, _enveloped_head(authenticated), *b64_chunks(der)])
+    encoder = Base64Lines(headers + _enveloped_head(authenticated))
+    encoder.feed(der)
+    return encoder.finish()
 
 
 def sign_and_encrypt(
@@ -165,13 +166,13 @@ def sign_and_encrypt(
     parts = entity if isinstance(entity, list) else [entity]
     signed = _signed_pieces(parts, signer, digest, rsa_padding)
     parts.clear()  # the caller's pieces are now in ``signed``, dropped as soon as it is
-    encoder = Base64Lines()
+    encoder = Base64Lines(headers + _enveloped_head(cipher.endswith("_gcm")))
     for piece in envelope_pieces(
         signed, recipients, cipher=cipher, key_transport=key_transport, recipient_id=recipient_id
     ):
         encoder.feed(piece)  # the envelope is encrypted and encoded in steps
     del signed
-    return b"".join([headers, _enveloped_head(cipher.endswith("_gcm")), *encoder.finish()])
+    return encoder.finish()
 
 
 @attrs.frozen
