@@ -132,3 +132,12 @@ def test_a_boundary_is_found_across_the_joints_of_the_parts() -> None:
     assert _occurs(boundary, [b"----", b"=_icsclient", b"_0123"])  # over three parts
     assert _occurs(boundary, [b"", b"--", b"--=", b"_icsclient_012", b"3"])
     assert not _occurs(boundary, [b"ab----=_ics", b"client_0124"])
+
+
+def test_a_malformed_base64_body_is_a_mail_error_that_says_so() -> None:
+    from icsclient.errors import MailError
+    from icsclient.smime._mime import decode_body
+
+    assert decode_body(b"SGVs\r\nbG8=\r\n", "base64") == b"Hello"  # line breaks skipped
+    with pytest.raises(MailError, match="base64 body is malformed.*padding"):
+        decode_body(b"SGVsbG8\r\n", "base64")
