@@ -289,3 +289,29 @@ def test_serializer_names_the_first_segment_it_cannot_write(bad: str, where: str
     segs[10] = Segment("FTX", "1", "x")
     with pytest.raises(BuildError, match="segment NAD, element 1, component 1"):
         serialize(segs)
+
+
+@given(st.lists(st.text(alphabet="ab", max_size=5), min_size=1, max_size=8), st.data())
+def test_pieces_at_names_the_piece_each_position_falls_in(
+    pieces: list[str], data: st.DataObject
+) -> None:
+    from icsclient.edifact._pieces import pieces_at
+
+    joined = "'".join(pieces)
+    positions = data.draw(st.lists(st.integers(0, len(joined) + 1), max_size=6))
+    # naive: walk the joined text; a separator (or the end) belongs to the piece before it
+    owner: list[int] = []
+    for i, piece in enumerate(pieces):
+        owner.extend([i] * (len(piece) + 1))
+    owner.append(len(pieces))  # one past the end
+    assert pieces_at(pieces, positions) == {owner[k] for k in positions}
+
+
+@given(st.text(alphabet="?'+:ab", max_size=30))
+def test_escapes_fold_in_one_pass_as_four_replacements_would(text: str) -> None:
+    sentinels = dict(zip("?'+:", "\x01\x02\x03\x04", strict=True))
+    slow = text
+    for ch, sentinel in sentinels.items():
+        slow = slow.replace("?" + ch, sentinel)
+    # the replacements leave a release character only where it escapes nothing
+    assert tokenizer._fold(text, "?", sentinels) == (None if "?" in slow else slow)

@@ -149,7 +149,8 @@ class SegmentReader(Iterator[Segment]):
         term, rel = chars.terminator, chars.release if chars.has_release else ""
         # escaped pairs become private-use sentinels before splitting, and are restored in
         # the components that hold them: no re-joining of split pieces needed
-        escapes = [rel + ch for ch in (rel, term, chars.element, chars.component)]
+        escaped_chars = (rel, term, chars.element, chars.component)
+        escapes = [rel + ch for ch in escaped_chars]
         valid_tags = _VALID_TAGS
         una_at_start = re.compile(f"(?:^|{re.escape(term)}[\r\n]*)UNA")
         # element text -> components, kept from block to block (up to _CACHE_LIMIT texts)
@@ -170,8 +171,12 @@ class SegmentReader(Iterator[Segment]):
                         offset,
                         first,
                     )
-                for esc, sentinel in zip(escapes, sentinels, strict=True):
-                    block = block.replace(esc, sentinel)
+                folded = _fold(block, rel, dict(zip(escaped_chars, sentinels, strict=True)))
+                if folded is None:  # a release character out of place: found exactly below
+                    for esc, sentinel in zip(escapes, sentinels, strict=True):
+                        block = block.replace(esc, sentinel)
+                else:
+                    block = folded
                 misplaced = "UNA" in block and una_at_start.search(block)
                 if misplaced:
                     k = misplaced.end() - 3
@@ -310,6 +315,31 @@ def _pieces_holding(chars: tuple[str, ...], block: str, raw: list[str]) -> list[
     if not hits:
         return []
     return sorted(pieces_at(raw, hits))
+
+
+def _fold(block: str, rel: str, sentinel: dict[str, str]) -> str | None:
+    """``block`` with each escaped pair (the release character and the service character
+    it escapes) turned into that character's sentinel, in one split and one join; ``None``
+    if a release character escapes nothing (the caller then finds and reports it)."""
+    parts = block.split(rel)
+    out = [parts[0]]
+    i, n = 1, len(parts)
+    while i < n:
+        part = parts[i]
+        if part:  # the release character escaped the first character of this part
+            folded = sentinel.get(part[0])
+            if folded is None:
+                return None
+            out.append(folded)
+            out.append(part[1:])
+            i += 1
+        elif i + 1 < n:  # two release characters in a row: the first escaped the second,
+            out.append(sentinel[rel])  # and what follows is plain text
+            out.append(parts[i + 1])
+            i += 2
+        else:  # a release character at the very end
+            return None
+    return "".join(out)
 
 
 def _pick_sentinels(block: str) -> tuple[str, ...]:
