@@ -314,4 +314,17 @@ def test_escapes_fold_in_one_pass_as_four_replacements_would(text: str) -> None:
     for ch, sentinel in sentinels.items():
         slow = slow.replace("?" + ch, sentinel)
     # the replacements leave a release character only where it escapes nothing
-    assert tokenizer._fold(text, "?", sentinels) == (None if "?" in slow else slow)
+    folded = tokenizer._fold(text, "?", sentinels)
+    if "?" in slow:
+        assert folded is None
+    else:
+        assert folded is not None
+        assert folded[0] == slow
+        assert folded[1] == [k for k, ch in enumerate(slow) if ch in "\x01\x02\x03\x04"]
+
+
+@given(st.lists(st.integers(0, 40), max_size=8), st.text(alphabet="a'", max_size=40))
+def test_segments_at_counts_terminators_before_each_offset(offsets: list[int], block: str) -> None:
+    offsets = sorted(k for k in offsets if k <= len(block))
+    expected = sorted({block.count("'", 0, k) for k in offsets})
+    assert tokenizer._segments_at(block, "'", offsets) == expected

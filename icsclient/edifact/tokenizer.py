@@ -161,6 +161,7 @@ class SegmentReader(Iterator[Segment]):
             first = self.segment_number + 1
             escaped = False
             sentinels: tuple[str, ...] = ()
+            folded_at: list[int] = []
             # before escapes fold into sentinels; CR/LF are looked at once split
             suspect = self._may_be_invalid(block)
             if rel and rel in block:
@@ -176,7 +177,7 @@ class SegmentReader(Iterator[Segment]):
                     for esc, sentinel in zip(escapes, sentinels, strict=True):
                         block = block.replace(esc, sentinel)
                 else:
-                    block = folded
+                    block, folded_at = folded
                 misplaced = "UNA" in block and una_at_start.search(block)
                 if misplaced:
                     k = misplaced.end() - 3
@@ -224,10 +225,14 @@ class SegmentReader(Iterator[Segment]):
             try:
                 segments = _tokenize(pieces, chars.element, cache, valid_tags)
                 if escaped:
-                    unescape = _restore(sentinels, escapes)
-                    for i in _pieces_holding(sentinels, block, raw):
+                    # sentinels are control or private-use characters: not printable
+                    pairs = list(zip(sentinels, escaped_chars, strict=True))
+                    for i in _segments_at(block, term, folded_at):
                         tag, elements = segments[i]
-                        restored = [tuple([c.translate(unescape) for c in e]) for e in elements]
+                        restored = [
+                            tuple([c if c.isprintable() else _unfold(c, pairs) for c in e])
+                            for e in elements
+                        ]
                         segments[i] = _new_segment((tag, tuple(restored)))
             except _Fault as fault:
                 i = fault.index
@@ -304,25 +309,15 @@ def _pieces_matching(
     return [i for i in candidates if pattern.search(pieces[i])]
 
 
-def _pieces_holding(chars: tuple[str, ...], block: str, raw: list[str]) -> list[int]:
-    """Indexes of the pieces of ``block`` (split into ``raw``) holding any of ``chars``."""
-    hits: list[int] = []
-    for ch in chars:
-        k = block.find(ch)
-        while k >= 0:
-            hits.append(k)
-            k = block.find(ch, k + 1)
-    if not hits:
-        return []
-    return sorted(pieces_at(raw, hits))
-
-
-def _fold(block: str, rel: str, sentinel: dict[str, str]) -> str | None:
+def _fold(block: str, rel: str, sentinel: dict[str, str]) -> tuple[str, list[int]] | None:
     """``block`` with each escaped pair (the release character and the service character
-    it escapes) turned into that character's sentinel, in one split and one join; ``None``
-    if a release character escapes nothing (the caller then finds and reports it)."""
+    it escapes) turned into that character's sentinel, in one split and one join, and the
+    sentinels' offsets in the result; ``None`` if a release character escapes nothing (the
+    caller then finds and reports it)."""
     parts = block.split(rel)
     out = [parts[0]]
+    at: list[int] = []
+    length = len(parts[0])
     i, n = 1, len(parts)
     while i < n:
         part = parts[i]
@@ -330,16 +325,39 @@ def _fold(block: str, rel: str, sentinel: dict[str, str]) -> str | None:
             folded = sentinel.get(part[0])
             if folded is None:
                 return None
-            out.append(folded)
-            out.append(part[1:])
-            i += 1
+            rest = part[1:]
         elif i + 1 < n:  # two release characters in a row: the first escaped the second,
-            out.append(sentinel[rel])  # and what follows is plain text
-            out.append(parts[i + 1])
-            i += 2
+            folded = sentinel[rel]  # and what follows is plain text
+            i += 1
+            rest = parts[i]
         else:  # a release character at the very end
             return None
-    return "".join(out)
+        out.append(folded)
+        out.append(rest)
+        at.append(length)
+        length += 1 + len(rest)
+        i += 1
+    return "".join(out), at
+
+
+def _unfold(text: str, pairs: list[tuple[str, str]]) -> str:
+    """``text`` with its sentinels turned back into the characters they stand for."""
+    for sentinel, char in pairs:
+        text = text.replace(sentinel, char)
+    return text
+
+
+def _segments_at(block: str, term: str, offsets: list[int]) -> list[int]:
+    """Indexes of the segments of ``block`` (split at ``term``) holding the given offsets,
+    which come in increasing order."""
+    found: list[int] = []
+    index = previous = 0
+    for k in offsets:
+        index += block.count(term, previous, k)
+        previous = k
+        if not found or found[-1] != index:
+            found.append(index)
+    return found
 
 
 def _pick_sentinels(block: str) -> tuple[str, ...]:
