@@ -28,9 +28,28 @@ class CertIds:
     der: bytes = attrs.field(repr=False)
 
 
-@functools.lru_cache(maxsize=256)
+_BY_OBJECT: dict[int, tuple[x509.Certificate, CertIds]] = {}
+"""``cert_ids`` by certificate object: hashing or comparing a ``cryptography`` certificate
+costs about 10 µs (it goes over the DER), a lookup by ``id()`` a fraction of that.  Each
+entry keeps its certificate alive, so an ``id()`` here is never reused by another object."""
+_MAX_OBJECTS = 256
+
+
 def cert_ids(cert: x509.Certificate) -> CertIds:
-    """The identifiers of a certificate (cached per certificate)."""
+    """The identifiers of a certificate (cached per certificate object, then per value)."""
+    entry = _BY_OBJECT.get(id(cert))
+    if entry is not None and entry[0] is cert:
+        return entry[1]
+    ids = _cert_ids(cert)
+    if len(_BY_OBJECT) >= _MAX_OBJECTS:
+        _BY_OBJECT.clear()
+    _BY_OBJECT[id(cert)] = (cert, ids)
+    return ids
+
+
+@functools.lru_cache(maxsize=256)
+def _cert_ids(cert: x509.Certificate) -> CertIds:
+    """The identifiers of a certificate (cached per certificate value)."""
     try:
         ski: bytes | None = cert.extensions.get_extension_for_class(
             x509.SubjectKeyIdentifier

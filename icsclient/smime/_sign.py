@@ -65,9 +65,57 @@ def _signature_algorithm(kind: str, digest: str) -> bytes:
 def _time(when: _dt.datetime) -> bytes:
     """signingTime: UTCTime for 1950-2049, GeneralizedTime otherwise (RFC 5652)."""
     utc = when.astimezone(_dt.timezone.utc)
+    rest = f"{utc.month:02d}{utc.day:02d}{utc.hour:02d}{utc.minute:02d}{utc.second:02d}Z"
     if 1950 <= utc.year < 2050:
-        return tlv(0x17, utc.strftime("%y%m%d%H%M%SZ").encode("ascii"))
-    return tlv(0x18, utc.strftime("%Y%m%d%H%M%SZ").encode("ascii"))
+        return tlv(0x17, f"{utc.year % 100:02d}{rest}".encode("ascii"))
+    return tlv(0x18, f"{utc.year:04d}{rest}".encode("ascii"))
+
+
+def _attribute(name: str, value: bytes) -> bytes:
+    """One Attribute: SEQUENCE { type OID, SET OF { value } }."""
+    return tlv(0x30, _ATTRIBUTE_OIDS[name] + tlv(0x31, value))
+
+
+_CONTENT_TYPE_ATTRIBUTE = _attribute("content_type", _OID_DATA)
+_CAPABILITIES_ATTRIBUTE = _attribute("smime_capabilities", _CAPABILITIES)
+
+
+class _Fixed:
+    """The parts of a SignedData that depend only on the signer and the algorithms."""
+
+    __slots__ = ("signer", "signer_info_head", "signature_algorithm", "signed_data_head")
+
+    def __init__(self, signer: Credentials, digest: str, kind: str) -> None:
+        self.signer = signer  # kept alive: the cache key is its id()
+        cert = signer.certificate
+        ids = cert_ids(cert)
+        digest_algorithm = _digest_algorithm(digest)
+        self.signer_info_head = (
+            integer(1) + tlv(0x30, ids.issuer_der + integer(ids.serial)) + digest_algorithm
+        )
+        self.signature_algorithm = _signature_algorithm(kind, digest)
+        certificates = sorted(cert_ids(c).der for c in (cert, *signer.chain))
+        self.signed_data_head = (
+            integer(1)
+            + tlv(0x31, digest_algorithm)
+            + tlv(0x30, _OID_DATA)
+            + tlv(0xA0, b"".join(certificates))
+        )
+
+
+_FIXED: dict[tuple[int, str, str], _Fixed] = {}
+""":class:`_Fixed` by (``id()`` of the Credentials, digest, signature kind); each entry
+keeps its Credentials alive, so the ``id()`` is never another object's."""
+
+
+def _fixed(signer: Credentials, digest: str, kind: str) -> _Fixed:
+    key = (id(signer), digest, kind)
+    fixed = _FIXED.get(key)
+    if fixed is None or fixed.signer is not signer:
+        if len(_FIXED) >= 64:
+            _FIXED.clear()
+        fixed = _FIXED[key] = _Fixed(signer, digest, kind)
+    return fixed
 
 
 class DetachedSigner:
@@ -123,37 +171,24 @@ class DetachedSigner:
         when = signing_time or _dt.datetime.now(_dt.timezone.utc)
         attributes = b"".join(
             sorted(  # a DER SET OF is ordered by the encodings
-                tlv(0x30, _ATTRIBUTE_OIDS[name] + tlv(0x31, value))
-                for name, value in (
-                    ("content_type", _OID_DATA),
-                    ("signing_time", _time(when)),
-                    ("message_digest", tlv(0x04, self._hash.digest())),
-                    ("smime_capabilities", _CAPABILITIES),
+                (
+                    _CONTENT_TYPE_ATTRIBUTE,
+                    _attribute("signing_time", _time(when)),
+                    _attribute("message_digest", tlv(0x04, self._hash.digest())),
+                    _CAPABILITIES_ATTRIBUTE,
                 )
             )
         )
         signature = self._sign(tlv(0x31, attributes))  # signed as a SET OF, stored [0]
-        cert = self._signer.certificate
-        ids = cert_ids(cert)
-        digest_algorithm = _digest_algorithm(self._digest)
+        fixed = _fixed(self._signer, self._digest, self._kind)
         signer_info = tlv(
             0x30,
-            integer(1)
-            + tlv(0x30, ids.issuer_der + integer(ids.serial))
-            + digest_algorithm
+            fixed.signer_info_head
             + tlv(0xA0, attributes)
-            + _signature_algorithm(self._kind, self._digest)
+            + fixed.signature_algorithm
             + tlv(0x04, signature),
         )
-        certificates = sorted(cert_ids(c).der for c in (cert, *self._signer.chain))
-        signed_data = tlv(
-            0x30,
-            integer(1)
-            + tlv(0x31, digest_algorithm)
-            + tlv(0x30, _OID_DATA)
-            + tlv(0xA0, b"".join(certificates))
-            + tlv(0x31, signer_info),
-        )
+        signed_data = tlv(0x30, fixed.signed_data_head + tlv(0x31, signer_info))
         return tlv(0x30, _OID_SIGNED + tlv(0xA0, signed_data))
 
 

@@ -18,6 +18,7 @@ from ._credentials import Credentials
 from ._decrypt import decrypt_envelope
 from ._envelope import RecipientId, envelope_pieces
 from ._errors import NotEncryptedError, NotSignedError
+from ._ids import cert_ids
 from ._mime import (
     CRLF,
     Base64Lines,
@@ -315,7 +316,8 @@ def unwrap_entity(
         )
     chain: tuple[x509.Certificate, ...] = (verified.signer,)
     if trust is not None:
-        others = [c for c in verified.certificates if c != verified.signer]
+        signer_der = cert_ids(verified.signer).der  # comparing certificates costs ~10 µs
+        others = [c for c in verified.certificates if cert_ids(c).der != signer_der]
         chain = tuple(trust.validate_chain(verified.signer, others))
         trust.check_pinned(verified.signer)
     return Unwrapped(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as _dt
-import functools
 import time
 from collections.abc import Iterable, Sequence
 
@@ -86,10 +85,21 @@ def _utc(value: _dt.datetime | None) -> _dt.datetime | None:
     return value
 
 
-@functools.lru_cache(maxsize=256)
+_FINGERPRINTS: dict[int, tuple[x509.Certificate, bytes]] = {}
+"""Fingerprints by certificate object (see ``_ids._BY_OBJECT``: each entry keeps its
+certificate alive, so an ``id()`` here always means that object)."""
+
+
 def _fingerprint(cert: x509.Certificate) -> bytes:
     """SHA-256 of the certificate (cached: the same few certificates come again and again)."""
-    return cert.fingerprint(hashes.SHA256())
+    entry = _FINGERPRINTS.get(id(cert))
+    if entry is not None and entry[0] is cert:
+        return entry[1]
+    value = cert.fingerprint(hashes.SHA256())
+    if len(_FINGERPRINTS) >= 256:
+        _FINGERPRINTS.clear()
+    _FINGERPRINTS[id(cert)] = (cert, value)
+    return value
 
 
 def _cache_for(value: _dt.timedelta) -> _dt.timedelta:
