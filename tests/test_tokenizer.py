@@ -8,7 +8,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from icsclient import EdifactSyntaxError, IcsError, Segment, iter_segments
+from icsclient import (
+    EdifactSyntaxError,
+    IcsError,
+    Segment,
+    build_interchange,
+    iter_segments,
+    parse_interchange,
+)
 from icsclient.edifact import ServiceChars, serialize, serialize_segment, serializer, tokenizer
 from icsclient.errors import BuildError
 
@@ -205,13 +212,20 @@ def test_element_texts_are_shared_across_blocks_and_forgotten_past_the_limit(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     data = b"".join(b"DTM+137:202611221030:203'FTX+A?+B'" for _ in range(40))
-    segs = list(iter_segments(data, chunk_size=64))
+    segs = list(iter_segments(data, chunk_size=64, share=True))
     assert len(segs) == 80 and {s.elements for s in segs[::2]} == {
         (("137", "202611221030", "203"),)
     }
     assert segs[0].elements[0] is segs[-2].elements[0]  # one reader, one cache
+    unshared = list(iter_segments(data, chunk_size=64))
+    assert unshared == segs
+    assert unshared[0].elements[0] is not unshared[-2].elements[0]  # streaming's default
+    dtm = Segment("DTM", ("137", "202611221030", "203"))
+    built = build_interchange("AAA676Y", [("CUSDEC", [dtm, dtm])] * 2, 1)
+    kept = [s for m in parse_interchange(built).messages for s in m.segments]
+    assert len(kept) == 4 and all(s.elements[0] is kept[0].elements[0] for s in kept)
     monkeypatch.setattr(tokenizer, "_CACHE_LIMIT", 1)
-    again = list(iter_segments(data, chunk_size=64))
+    again = list(iter_segments(data, chunk_size=64, share=True))
     assert again == segs
     assert again[0].elements[0] is not again[-2].elements[0]  # started afresh on the way
 
@@ -235,9 +249,10 @@ def test_element_texts_are_shared_across_blocks_and_forgotten_past_the_limit(
     ),
     st.integers(1, 40),
     st.integers(0, 3),
+    st.booleans(),
 )
 def test_repeated_elements_round_trip_whatever_the_blocks_and_cache_limit(
-    segs: list[Segment], chunk_size: int, limit: int
+    segs: list[Segment], chunk_size: int, limit: int, share: bool
 ) -> None:
     # the same element text in many blocks, with and without escapes next to control
     # characters that serve as the blocks' stand-ins for escaped characters
@@ -245,7 +260,7 @@ def test_repeated_elements_round_trip_whatever_the_blocks_and_cache_limit(
     saved = tokenizer._CACHE_LIMIT
     tokenizer._CACHE_LIMIT = limit
     try:
-        assert list(iter_segments(text, chunk_size=chunk_size)) == segs
+        assert list(iter_segments(text, chunk_size=chunk_size, share=share)) == segs
     finally:
         tokenizer._CACHE_LIMIT = saved
 

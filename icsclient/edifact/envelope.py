@@ -368,7 +368,7 @@ def parse_interchange(data: Source, strict: bool = True) -> Interchange:
     gc_was_enabled = gc.isenabled()
     gc.disable()  # the bulk build creates many small tuples; pausing the GC halves the time
     try:
-        reader = iter_segments(data)
+        reader = iter_segments(data, share=True)  # the model keeps every segment
         interchange = _build(reader, reader)
     finally:
         if gc_was_enabled:
