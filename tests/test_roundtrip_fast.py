@@ -196,3 +196,88 @@ def test_certificate_caches_stay_right_when_they_overflow(pki: ThrowawayPKI) -> 
 )
 def test_date_header_is_what_email_utils_writes(when: dt.datetime) -> None:
     assert _format_date(when) == email.utils.format_datetime(when)
+
+
+# ------------------------------------------------------------------ SMTP DATA in blocks
+
+
+def _converse(port: int, chunks: list[bytes]) -> list[bytes]:
+    """Send each of ``chunks`` after the reply to the one before (in 700-byte writes);
+    return the replies (the last line of each)."""
+    import socket
+    import time
+
+    replies: list[bytes] = []
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        stream = sock.makefile("rb")
+        replies.append(stream.readline())
+        for chunk in chunks:
+            for i in range(0, len(chunk), 700):  # in several writes, as TCP may deliver it
+                sock.sendall(chunk[i : i + 700])
+                time.sleep(0.001)
+            line = stream.readline()
+            while line[3:4] == b"-":  # a multi-line reply: keep its last line
+                line = stream.readline()
+            replies.append(line)
+            if chunk.endswith(b"QUIT\r\n") and b"\r\n.\r\n" in chunk:
+                replies.append(stream.readline())  # QUIT pipelined after the data
+    return replies
+
+
+_DATA_CASES = {
+    "plain": b"Subject: x\r\n\r\nhello\r\n",
+    "empty": b"",
+    "dots": b".\r\n..\r\n.x\r\nmid.\r\nend..\r\n...\r\n",
+    "dot first line": b".hidden\r\nnext\r\n",
+    "bare lf dot": b"a\n.\r\nb\n.x\r\n",
+    "line of 999": b"x" * 999 + b"\r\n",
+    "line of 1000": b"x" * 1000 + b"\r\n",
+    "long lines": (b"y" * 76 + b"\r\n") * 200 + b"z" * 5000 + b"\r\n",
+    "big": (b"A" * 76 + b"\r\n") * 3000,
+    "too big": (b"B" * 76 + b"\r\n") * 30000,
+}
+
+
+def _stuffed(data: bytes) -> bytes:
+    lines = data.split(b"\r\n")
+    return b"\r\n".join(b"." + line if line.startswith(b".") else line for line in lines)
+
+
+@pytest.mark.parametrize("case", sorted(_DATA_CASES))
+def test_data_read_in_blocks_is_what_aiosmtpd_reads_line_by_line(
+    case: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("aiosmtpd")
+    from aiosmtpd.smtp import SMTP
+
+    from icsclient.testing import ccf
+
+    payload = _DATA_CASES[case]
+    conversation = [
+        b"EHLO test\r\n",
+        b"MAIL FROM:<a@b.test>\r\n",
+        b"RCPT TO:<c@d.test>\r\n",
+        b"DATA\r\n",
+        _stuffed(payload) + b".\r\n",
+        b"MAIL FROM:<a@b.test>\r\n",
+        b"RCPT TO:<c@d.test>\r\n",
+        b"DATA\r\n",
+        b"second\r\n.\r\nQUIT\r\n",
+    ]
+    results = []
+    for server in ("ours", "aiosmtpd"):
+        if server == "aiosmtpd":
+            monkeypatch.setattr(ccf, "_fast_data_smtp", lambda: SMTP)
+        with ccf.SmtpInbox(data_size_limit=1_000_000) as inbox:
+            replies = _converse(inbox.port, conversation)
+            results.append(([r[:3] for r in replies], inbox.messages))
+    ours, theirs = results
+    assert ours == theirs
+    codes, messages = ours
+    if case in ("too big", "line of 1000", "long lines"):
+        assert codes[5] in (b"552", b"500") and len(messages) == 1
+    else:
+        assert codes[5] == b"250"
+        assert messages[0][2] == payload
+    assert messages[-1][2] == b"second\r\n"
+    assert codes[-1] == b"221"

@@ -31,6 +31,7 @@ from __future__ import annotations
 import datetime as _dt
 import email.utils
 import enum
+import functools
 import itertools
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -949,6 +950,8 @@ def _controller(handler: object, host: str, port: int, **options: Any) -> Contro
     """
     from aiosmtpd.controller import Controller
 
+    server_class = _fast_data_smtp()
+
     class _PortZeroController(Controller):
         def _trigger_server(self) -> None:
             sockets = getattr(self.server, "sockets", None)
@@ -956,7 +959,117 @@ def _controller(handler: object, host: str, port: int, **options: Any) -> Contro
                 self.port = int(sockets[0].getsockname()[1])
             super()._trigger_server()  # type: ignore[no-untyped-call]
 
+        def factory(self) -> SmtpServer:
+            return server_class(self.handler, **self.SMTP_kwargs)
+
     return _PortZeroController(handler, hostname=host, port=port, **options)
+
+
+_END_OF_DATA = b".\r\n"
+
+
+@functools.cache
+def _fast_data_smtp() -> type[SmtpServer]:
+    """aiosmtpd's ``SMTP`` taking the DATA in blocks instead of line by line.
+
+    aiosmtpd reads DATA one line at a time, about 10 µs a line in Python (a CCF e-mail
+    has about 80).  This reads up to each ``.<CR><LF>`` with the stream reader's
+    ``readuntil`` (its limit only makes it hand over long stretches in two steps) until
+    one starts a line, then applies what aiosmtpd applies to the whole: the size limit
+    (552), the line length limit (500), both answered after the end of the data as
+    aiosmtpd does, and dot-unstuffing (RFC 5321 4.5.2).  Nothing after the terminating
+    line is consumed.  With a handler without ``handle_DATA``, aiosmtpd's own reading
+    is used.
+    """
+    import asyncio
+
+    from aiosmtpd.smtp import MISSING, SMTP
+
+    class _FastDataSMTP(SMTP):
+        async def smtp_DATA(self, arg: str) -> None:
+            if "DATA" not in self._handle_hooks:
+                await super().smtp_DATA(arg)
+                return
+            if await self.check_helo_needed():
+                return
+            if await self.check_auth_needed("DATA"):
+                return
+            assert self.envelope is not None
+            if not self.envelope.rcpt_tos:
+                await self.push("503 Error: need RCPT command")
+                return
+            if arg:
+                await self.push("501 Syntax: DATA")
+                return
+            await self.push("354 End data with <CR><LF>.<CR><LF>")
+            received = await self._read_data()
+            if received is None:  # the connection went away
+                return
+            data, too_much = received
+            if too_much:
+                await self.push("552 Error: Too much mail data")
+                self._set_post_data_state()  # type: ignore[no-untyped-call]
+                return
+            if max(map(len, data.split(b"\r\n"))) + 2 > self.line_length_limit:
+                await self.push("500 Line too long (see RFC5321 4.5.3.1.6)")
+                self._set_post_data_state()  # type: ignore[no-untyped-call]
+                return
+            # dot-unstuffing: a line that starts with a dot loses that dot
+            content = data.replace(b"\r\n.", b"\r\n")
+            if content.startswith(b"."):
+                content = content[1:]
+            if self._decode_data:
+                try:
+                    text = content.decode(
+                        "utf-8" if self.enable_SMTPUTF8 else "ascii",
+                        errors="surrogateescape" if self.enable_SMTPUTF8 else "strict",
+                    )
+                except UnicodeDecodeError:
+                    await self.push("500 Error: strict ASCII mode")
+                    return
+                self.envelope.content = text
+            else:
+                self.envelope.content = content
+            self.envelope.original_content = content
+            status = await self._call_handler_hook("DATA")
+            self._set_post_data_state()  # type: ignore[no-untyped-call]
+            await self.push("250 OK" if status is MISSING else status)
+
+        async def _read_data(self) -> tuple[bytes, bool] | None:
+            """The DATA up to (without) its terminating ``.<CR><LF>`` line, and whether
+            it was over the size limit (then it is dropped as it comes, and b"")."""
+            reader = self._reader
+            limit = self.data_size_limit
+            pieces: list[bytes] = []
+            size = 0
+            tail = b"\r\n"  # the DATA starts at the start of a line
+            while True:
+                try:
+                    try:
+                        piece = await reader.readuntil(_END_OF_DATA)
+                    except asyncio.LimitOverrunError as exc:  # a long stretch: take it
+                        piece = await reader.readexactly(exc.consumed)
+                except asyncio.CancelledError:
+                    self._writer.close()
+                    raise
+                except asyncio.IncompleteReadError:
+                    self._writer.close()
+                    return None
+                size += len(piece)
+                at_line_start = (tail + piece)[-5:-3] == b"\r\n"
+                if limit and size - 3 > limit:
+                    pieces.clear()
+                else:
+                    pieces.append(piece)
+                tail = (tail + piece)[-2:]
+                if piece.endswith(_END_OF_DATA) and at_line_start:
+                    break
+            if limit and size - 3 > limit:
+                return b"", True
+            data = b"".join(pieces)
+            return data[:-3], False
+
+    return _FastDataSMTP
 
 
 class _Handler:
