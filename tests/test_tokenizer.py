@@ -343,3 +343,19 @@ def test_segments_at_counts_terminators_before_each_offset(offsets: list[int], b
     offsets = sorted(k for k in offsets if k <= len(block))
     expected = sorted({block.count("'", 0, k) for k in offsets})
     assert tokenizer._segments_at(block, "'", offsets) == expected
+
+
+def test_without_a_release_character_a_separator_in_the_data_is_refused_by_name() -> None:
+    chars = ServiceChars(release=" ")
+    segs = [Segment("GID", str(i), ("1", "CT")) for i in range(30)]
+    assert serialize(segs, chars=chars, una=False).startswith(b"GID+0+1:CT'GID+1+1:CT'")
+    segs[12] = Segment("FTX", "AAA", ("ok", "A+B"))
+    for call in (lambda: serialize(segs, chars=chars), lambda: serialize_segment(segs[12], chars)):
+        with pytest.raises(BuildError, match=r"segment FTX, element 2, component 2: .*no release"):
+            call()
+
+
+def test_escaping_releases_first_so_each_escape_stays_single() -> None:
+    seg = Segment("FTX", "?+", "a?:b'")
+    assert serialize_segment(seg) == "FTX+???++a???:b?''"
+    assert serialize([seg], una=False) == b"FTX+???++a???:b?''"

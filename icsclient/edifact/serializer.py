@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from itertools import chain, islice
+import re
+from collections.abc import Callable, Iterable, Iterator
+from itertools import chain, islice, repeat
 from operator import itemgetter
 
 from ..errors import BuildError
@@ -11,16 +12,28 @@ from ._pieces import pieces_at
 from .charsets import SUPPORTED_SYNTAXES, describe_char, invalid_char_pattern
 from .segment import DEFAULT_CHARS, Segment, ServiceChars
 
-_ESCAPE_TABLES: dict[ServiceChars, dict[int, str]] = {}
+_ESCAPERS: dict[ServiceChars, tuple[re.Pattern[str], Callable[[str], str]]] = {}
 
 
-def _escape_table(chars: ServiceChars) -> dict[int, str]:
-    table = _ESCAPE_TABLES.get(chars)
-    if table is None:
+def _escaper(chars: ServiceChars) -> tuple[re.Pattern[str], Callable[[str], str]]:
+    """A pattern finding the service characters in a text, and a function escaping them
+    with the release character (or refusing them, when there is none)."""
+    found = _ESCAPERS.get(chars)
+    if found is None:
         rel = chars.release
-        table = {ord(c): rel + c for c in (chars.component, chars.element, chars.terminator, rel)}
-        _ESCAPE_TABLES[chars] = table
-    return table
+        specials = [chars.component, chars.element, chars.terminator]
+        if chars.has_release:
+            specials.insert(0, rel)  # first: the releases put in by the others stay single
+        pairs = [(c, rel + c) for c in specials]
+
+        def escape(text: str) -> str:
+            for char, escaped in pairs:
+                text = text.replace(char, escaped)
+            return text
+
+        pattern = re.compile("[" + re.escape("".join(specials)) + "]")
+        found = _ESCAPERS[chars] = (pattern, escape)
+    return found
 
 
 def _locate(segment: Segment, predicate: object) -> tuple[int, int, str]:
@@ -33,6 +46,31 @@ def _locate(segment: Segment, predicate: object) -> tuple[int, int, str]:
     raise AssertionError("unreachable: no offending character")  # pragma: no cover
 
 
+def _body(segment: Segment, chars: ServiceChars, charset: str | None) -> str:
+    """The elements of ``segment`` as escaped text, between the tag's element separator
+    and the terminator; refused characters raise :class:`BuildError`."""
+    elements: Iterable[Iterable[str]] = segment.elements
+    content = "".join(chain.from_iterable(elements))
+    pattern, escape = _escaper(chars)
+    if pattern.search(content):
+        if not chars.has_release:
+            i, j, ch = _locate(segment, pattern.match)
+            raise BuildError(
+                f"segment {segment.tag}, element {i}, component {j}: "
+                f"{describe_char(ch)} is a separator and no release character is set"
+            )
+        elements = [map(escape, element) for element in segment.elements]
+    if charset is not None:
+        bad = invalid_char_pattern(charset)
+        if bad.search(content):
+            i, j, ch = _locate(segment, bad.match)
+            raise BuildError(
+                f"segment {segment.tag}, element {i}, component {j}: character "
+                f"{describe_char(ch)} cannot be carried by syntax level {charset}"
+            )
+    return chars.element.join(map(chars.component.join, elements))
+
+
 def serialize_segment(
     segment: Segment, chars: ServiceChars = DEFAULT_CHARS, *, charset: str | None = "UNOC"
 ) -> str:
@@ -42,35 +80,14 @@ def serialize_segment(
     (``None`` skips that check).  Refused characters raise :class:`BuildError` naming the
     segment, the element and the component (1-based, the tag not counted).
     """
-    cs, es = chars.component, chars.element
-    if chars.has_release:
-        table = _escape_table(chars)
-        body = es.join(cs.join(c.translate(table) for c in e) for e in segment.elements)
-    else:
-        specials = {cs, es, chars.terminator}
-        for element in segment.elements:
-            for component in element:
-                if specials.intersection(component):
-                    i, j, ch = _locate(segment, specials.__contains__)
-                    raise BuildError(
-                        f"segment {segment.tag}, element {i}, component {j}: "
-                        f"{describe_char(ch)} is a separator and no release character is set"
-                    )
-        body = es.join(cs.join(e) for e in segment.elements)
-    if charset is not None:
-        bad = invalid_char_pattern(charset)
-        if bad.search(body):
-            i, j, ch = _locate(segment, lambda c: bad.match(c) is not None)
-            raise BuildError(
-                f"segment {segment.tag}, element {i}, component {j}: character "
-                f"{describe_char(ch)} cannot be carried by syntax level {charset}"
-            )
+    body = _body(segment, chars, charset)
     if segment.elements:
-        return f"{segment.tag}{es}{body}{chars.terminator}"
+        return f"{segment.tag}{chars.element}{body}{chars.terminator}"
     return f"{segment.tag}{chars.terminator}"
 
 
 _BATCH = 2048
+_tags = itemgetter(0)
 _elements = itemgetter(1)
 
 
@@ -98,10 +115,10 @@ _ATTENTION_TABLES: dict[tuple[ServiceChars, str], tuple[bytes, str]] = {}
 def _batches(segments: Iterable[Segment], chars: ServiceChars, charset: str) -> Iterator[bytes]:
     """The serialized text of the segments, a batch at a time, encoded as Latin-1.
 
-    The components of a batch are joined and looked at once (one C-level translate) for
-    service characters and characters outside ``charset``; only the segments that hold
-    one go through :func:`serialize_segment` (escaping, or the error naming the place),
-    the others are joined as they are.
+    All the components of a batch are joined and looked at once (one C-level translate)
+    for service characters and characters outside ``charset``; only the segments that
+    hold one go through :func:`_body` (escaping, or the error naming the place), the
+    others are joined as they are, in C loops.
     """
     if charset not in SUPPORTED_SYNTAXES:
         raise BuildError(f"unsupported syntax level {charset!r}")
@@ -110,24 +127,39 @@ def _batches(segments: Iterable[Segment], chars: ServiceChars, charset: str) -> 
     flat = chain.from_iterable
     it = iter(segments)
     while batch := list(islice(it, _BATCH)):
-        out = [f"{t}{es}{es.join(map(cs.join, e))}{term}" if e else f"{t}{term}" for t, e in batch]
-        texts = list(map("".join, map(flat, map(_elements, batch))))
-        joined = gap.join(texts)
+        elements = list(map(_elements, batch))
+        bodies = list(map(es.join, map(map, repeat(cs.join), elements)))
+        # each body is its components joined by one character: the components joined
+        # by ``gap`` line up with the bodies joined by ``gap``, position for position
+        if all(elements):
+            content: Iterable[str] = flat(flat(elements))
+        else:  # a segment with no elements: an empty body, an empty text here
+            content = map(gap.join, map(flat, elements))
         try:
-            marked = joined.encode("latin-1").translate(table)
+            marked = gap.join(content).encode("latin-1").translate(table)
         except UnicodeEncodeError:  # beyond Latin-1, which no syntax level carries:
             hits: Iterable[int] = range(len(batch))  # an error, raised for the first such
         else:
-            found = []
-            k = marked.find(0)
-            while k >= 0:
-                found.append(k)
-                k = marked.find(0, k + 1)
-            hits = sorted(pieces_at(texts, found)) if found else []
+            hits = sorted(pieces_at(bodies, _zeros(marked))) if 0 in marked else ()
         for index in hits:
-            out[index] = serialize_segment(batch[index], chars, charset=charset)
+            bodies[index] = _body(batch[index], chars, charset)
+        if all(elements):
+            seps: Iterable[str] = repeat(es)
+        else:  # a segment with no elements is its tag and terminator
+            seps = [es if e else "" for e in elements]
+        parts = zip(map(_tags, batch), seps, bodies, repeat(term))
         # every character is now one the syntax level (a subset of Latin-1) carries
-        yield "".join(out).encode("latin-1")
+        yield "".join(flat(parts)).encode("latin-1")
+
+
+def _zeros(marked: bytes) -> list[int]:
+    """The offsets of the zero bytes in ``marked``."""
+    found = []
+    k = marked.find(0)
+    while k >= 0:
+        found.append(k)
+        k = marked.find(0, k + 1)
+    return found
 
 
 def serialize(
