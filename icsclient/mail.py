@@ -305,7 +305,7 @@ class ReceivedEmail:
 def _leaf(entity: Entity) -> Entity:
     """The one part a CCF e-mail may hold; MailError for more parts or body text."""
     for _ in range(4):
-        if entity.headers.get_content_maintype() != "multipart":
+        if entity.content_maintype != "multipart":
             return entity
         parts = entity.parts()
         if len(parts) == 1:
@@ -328,7 +328,7 @@ def _is_attachment(entity: Entity) -> bool:
     """Whether a part is an attachment (disposition, file name or non-text type)."""
     if entity.disposition == "attachment" or entity.filename:
         return True
-    return entity.headers.get_content_maintype() not in ("text", "multipart")
+    return entity.content_maintype not in ("text", "multipart")
 
 
 def _header_date(value: str | None) -> _dt.datetime | None:

@@ -1,6 +1,11 @@
 """Just enough MIME, on bytes, for S/MIME: fast, CRLF-exact, and never re-serialising.
 
-The standard :mod:`email` package is used for header blocks only (small); bodies are
+Header blocks of the usual form (ASCII, ``Name: value`` lines, folded continuations,
+CRLF or LF) are split here and the few questions S/MIME asks of them (content type,
+``boundary`` and the other parameters, transfer encoding, disposition, single headers)
+are answered from the split fields with the same results the :mod:`email` package
+(compat32) gives; anything unusual goes to :mod:`email` itself, and a full
+:class:`email.message.Message` is only built when someone asks for one.  Bodies are
 sliced, searched and coded with ``bytes`` methods and ``pybase64`` (SIMD), so a 10 MB
 interchange costs a few copies and no Python-level loop over its lines.  Signatures are
 verified over the bytes sliced out here, exactly as received.
@@ -12,6 +17,7 @@ import binascii
 import email.parser
 import email.policy
 import email.utils
+import functools
 import io
 import re
 import secrets
@@ -25,7 +31,6 @@ from ..errors import MailError
 
 CRLF = b"\r\n"
 
-_HEADER_END = re.compile(rb"\r?\n\r?\n")
 _HEADER_PARSER = email.parser.BytesHeaderParser(policy=email.policy.compat32)
 
 
@@ -120,15 +125,35 @@ class Entity:
     The entity is a span ``source[start:end]`` of a larger byte string (a whole e-mail, a
     decrypted envelope) that is never copied: :attr:`body_view` is a memoryview of the
     body, :attr:`body` a copy of it.  ``raw_headers`` is the header block as received
-    (without the blank line); ``headers`` the same parsed by :mod:`email` (compat32).
+    (without the blank line); :attr:`headers` the same parsed by :mod:`email` (compat32).
+
+    Made by :func:`parse_entity`, which gives either ``fields`` (the header block split
+    by hand: ``(name, value)`` pairs as :mod:`email` stores them, and ``first``, the
+    first value of each lower-case name) or ``parsed`` (the :mod:`email` parse of an
+    unusual block).  The accessors answer from ``first`` where they can and from
+    :attr:`headers` otherwise.
     """
 
     raw_headers: bytes = attrs.field(repr=False)
-    headers: Message = attrs.field(repr=False)
     source: bytes = attrs.field(repr=False)
     start: int
     body_start: int
     end: int
+    _fields: tuple[tuple[str, str], ...] | None = attrs.field(
+        alias="fields", default=None, repr=False
+    )
+    _first: dict[str, str] | None = attrs.field(alias="first", default=None, repr=False, eq=False)
+    _parsed: Message | None = attrs.field(alias="parsed", default=None, repr=False, eq=False)
+
+    @functools.cached_property
+    def headers(self) -> Message:
+        """The header block as :mod:`email` (compat32) parses it (built on first use)."""
+        if self._parsed is not None:
+            return self._parsed
+        message = Message()
+        for name, value in self._fields or ():
+            message.set_raw(name, value)
+        return message
 
     @property
     def body_view(self) -> memoryview:
@@ -146,13 +171,24 @@ class Entity:
             return self.source
         return self.source[self.start : self.end]
 
-    @property
+    @functools.cached_property
     def content_type(self) -> str:
         """The lower-case ``maintype/subtype`` (``text/plain`` when the header is absent)."""
-        return self.headers.get_content_type()
+        if self._first is None:
+            return self.headers.get_content_type()
+        return _content_type(self._first.get("content-type"))
+
+    @property
+    def content_maintype(self) -> str:
+        """The lower-case main type (``multipart``, ``application``, ``text`` ...)."""
+        return self.content_type.split("/")[0]
 
     def param(self, name: str, header: str = "content-type") -> str | None:
         """A parameter of a structured header (``boundary``, ``smime-type``, ...)."""
+        if self._first is not None:
+            found = _param(self._first.get(header.lower()), name)
+            if not isinstance(found, _Unsure):
+                return found
         value = self.headers.get_param(name, header=header)
         if value is None:
             return None
@@ -160,22 +196,33 @@ class Entity:
             return email.utils.collapse_rfc2231_value(value)
         return str(value)
 
+    def _get(self, name: str) -> str | None:
+        """The first ``name`` header's value as :meth:`email.message.Message.get` gives it
+        (as a string)."""
+        if self._first is not None:
+            return self._first.get(name.lower())
+        value = self.headers.get(name)
+        return None if value is None else str(value)
+
     def header(self, name: str) -> str | None:
         """The first ``name`` header, encoded words decoded, whitespace unfolded."""
-        value = self.headers.get(name)
+        value = self._get(name)
         if value is None:
             return None
-        return decode_words(str(value))
+        return decode_words(value)
 
     def header_count(self, name: str) -> int:
         """How many ``name`` headers the entity has."""
+        if self._fields is not None:
+            wanted = name.lower()
+            return sum(1 for field, _ in self._fields if field.lower() == wanted)
         return len(self.headers.get_all(name) or ())
 
     @property
     def transfer_encoding(self) -> str:
         """The lower-case ``Content-Transfer-Encoding`` (``7bit`` when absent)."""
-        value = self.headers.get("content-transfer-encoding")
-        return str(value).strip().lower() if value else "7bit"
+        value = self._get("content-transfer-encoding")
+        return value.strip().lower() if value else "7bit"
 
     @property
     def filename(self) -> str | None:
@@ -185,10 +232,10 @@ class Entity:
     @property
     def disposition(self) -> str | None:
         """The lower-case Content-Disposition type (``attachment``, ``inline``) or ``None``."""
-        value = self.headers.get("content-disposition")
+        value = self._get("content-disposition")
         if value is None:
             return None
-        return str(value).split(";", 1)[0].strip().lower()
+        return value.split(";", 1)[0].strip().lower()
 
     def decoded_body(self) -> bytes:
         """The body with its Content-Transfer-Encoding undone."""
@@ -203,6 +250,78 @@ class Entity:
         return tuple(parse_entity(self.source, begin, stop) for begin, stop in spans)
 
 
+def _content_type(value: str | None) -> str:
+    """:meth:`email.message.Message.get_content_type` of a Content-Type value (or none)."""
+    if value is None:
+        return "text/plain"
+    ctype = value.partition(";")[0].strip().lower()
+    return ctype if ctype.count("/") == 1 else "text/plain"
+
+
+class _Unsure:
+    """The type of :data:`_UNSURE`."""
+
+
+_UNSURE = _Unsure()
+"""What :func:`_param` answers when only :mod:`email` should decide."""
+
+
+def _param(value: str | None, name: str) -> str | None | _Unsure:
+    """The parameter ``name`` of the header value ``value`` as
+    :meth:`email.message.Message.get_param` (compat32, unquoted) gives it, or
+    :data:`_UNSURE` for values with RFC 2231 parameters (``*``), encoded words or
+    comments, which :mod:`email` answers itself.
+
+    Like :mod:`email`: the value splits at each ``;`` outside double quotes (a quote
+    preceded by a backslash does not count), the header's own value is the first
+    "parameter", names are compared case-insensitively, the first match wins, a
+    parameter without ``=`` has the value ``""``, and the value is unquoted once
+    (surrounding quotes dropped, ``\\"`` and ``\\\\`` unescaped, or ``<...>``
+    dropped).
+    """
+    if value is None:
+        return None
+    if "*" in value or "=?" in value or "(" in value:
+        return _UNSURE
+    wanted = name.lower()
+    pieces = value.split(";")
+    if '"' in value:
+        pieces = _join_quoted(pieces)
+    for piece in pieces:
+        i = piece.find("=")
+        if i < 0:
+            key, found = piece.strip(), ""
+        else:
+            key, found = piece[:i].strip(), piece[i + 1 :].strip()
+        if key.lower() == wanted:
+            return _unquote(found)
+    return None
+
+
+def _join_quoted(pieces: list[str]) -> list[str]:
+    """``;``-split pieces re-joined where the ``;`` lay inside a quoted string."""
+    joined: list[str] = []
+    current: str | None = None
+    for piece in pieces:
+        current = piece if current is None else current + ";" + piece
+        if (current.count('"') - current.count('\\"')) % 2 == 0:
+            joined.append(current)
+            current = None
+    if current is not None:  # an unbalanced quote runs to the end
+        joined.append(current)
+    return joined
+
+
+def _unquote(value: str) -> str:
+    """:func:`email.utils.unquote`."""
+    if len(value) > 1:
+        if value[0] == '"' and value[-1] == '"':
+            return value[1:-1].replace("\\\\", "\\").replace('\\"', '"')
+        if value[0] == "<" and value[-1] == ">":
+            return value[1:-1]
+    return value
+
+
 def decode_words(value: str) -> str:
     """Decode RFC 2047 encoded words and unfold a header value."""
     if "=?" not in value:  # no encoded word: the decoders would give the value back
@@ -215,43 +334,83 @@ def decode_words(value: str) -> str:
 
 
 _FOLD = re.compile(r"\r?\n[ \t]")
-_FIELD = re.compile(r"[\041-\071\073-\176]+:")
-"""A header line's field name and colon, as :mod:`email`'s feed parser recognises them."""
+_FIELDS = re.compile(r"^([\041-\071\073-\176]+):[ \t]*([^\r\n]*(?:\r?\n[ \t][^\r\n]*)*)", re.M)
+"""One field of a header block: a line starting with its name (as :mod:`email`'s feed
+parser recognises a name: printable ASCII but ``:`` and space) and a colon, then any
+continuation lines (starting with a space or a tab).  Groups: the name, and the value as
+``header_source_parse`` makes it when a CR occurs only before an LF (without leading
+blanks, with the continuation lines and their line breaks, without the last line
+break)."""
+
+
+def _split_fields(head: bytes) -> list[tuple[str, str]] | None:
+    """The fields of the header block ``head`` (without its blank line) as :mod:`email`'s
+    feed parser (compat32) stores them, or ``None`` when the block is not of the usual
+    form and only the feed parser should read it.
+
+    The usual form: ASCII; lines ended by CRLF or a bare LF (a CR anywhere else ends a
+    line for :mod:`email` too, so it is not usual); each line either ``Name:`` (any
+    printable ASCII but ``:`` and space in the name) and its value, or a continuation
+    starting with a space or a tab after such a line.  Each field is ``(name, value)``
+    with the name as received and the value as ``header_source_parse`` makes it: leading
+    blanks dropped, continuation lines joined with their line breaks, trailing line
+    breaks dropped.  A leading ``From`` line, a line of another form and a block that
+    starts with a continuation are left to the feed parser (which notes defects there).
+    """
+    if not head:
+        return []
+    if not head.isascii() or head.startswith((b" ", b"\t", b"From ")):
+        return None
+    text = head.decode("ascii")
+    if "\r" in text and text.count("\r") != text.count("\r\n"):
+        return None
+    fields: list[tuple[str, str]] = _FIELDS.findall(text)
+    # A field starts on each line that is not a continuation, or the block is unusual.
+    if len(fields) != text.count("\n") + 1 - text.count("\n ") - text.count("\n\t"):
+        return None
+    return fields
 
 
 def _parse_headers(head: bytes) -> Message:
     """The header block ``head`` (without its blank line) parsed as :mod:`email` parses it.
 
-    The usual block -- ASCII, CRLF line ends, ``Name: value`` lines and folded
-    continuations -- is split here and stored with the same policy calls the feed parser
-    makes (``header_source_parse``, ``set_raw``), in a fraction of the time; anything else
-    goes to the feed parser itself.
+    The usual block is split by :func:`_split_fields` and stored with ``set_raw`` as the
+    feed parser stores it, in a fraction of the time; anything else goes to the feed
+    parser itself.
     """
-    if head and head.isascii() and not head.startswith(b"From "):
-        lines = head.decode("ascii").split("\r\n")
-        if all("\r" not in line and "\n" not in line for line in lines) and _FIELD.match(lines[0]):
-            message = Message()
-            source = email.policy.compat32.header_source_parse
-            current: list[str] = []
-            for line in lines:
-                if line[:1] in (" ", "\t"):
-                    current.append(line + "\r\n")
-                    continue
-                if not _FIELD.match(line):
-                    break
-                if current:
-                    message.set_raw(*source(current))
-                current = [line + "\r\n"]
-            else:
-                message.set_raw(*source(current))
-                return message
-    return _HEADER_PARSER.parsebytes(head + b"\r\n\r\n")
+    fields = _split_fields(head)
+    if fields is None:
+        return _HEADER_PARSER.parsebytes(head + b"\r\n\r\n")
+    message = Message()
+    for name, value in fields:
+        message.set_raw(name, value)
+    return message
+
+
+def _header_end(raw: bytes, start: int, stop: int) -> tuple[int, int]:
+    """Where the first empty line in ``raw[start:stop]`` starts and ends (``(stop, stop)``
+    if there is none): the span of the first match of ``\\r?\\n\\r?\\n``, found by
+    ``bytes.find`` (the first LF followed by CRLF or by LF, and the CR before it if there
+    is one), which is several times faster than the regular expression."""
+    crlf = raw.find(b"\n\r\n", start, stop)
+    lf = raw.find(b"\n\n", start, stop if crlf < 0 else crlf + 2)
+    if lf >= 0:
+        at, after = lf, lf + 2
+    elif crlf >= 0:
+        at, after = crlf, crlf + 3
+    else:
+        return stop, stop
+    if at > start and raw[at - 1] == 0x0D:
+        at -= 1
+    return at, after
 
 
 def parse_entity(raw: bytes, start: int = 0, end: int | None = None) -> Entity:
     """Parse the entity ``raw[start:end]``: headers up to the first empty line (CRLF or LF).
 
-    Nothing large is copied: the returned :class:`Entity` points into ``raw``.
+    Nothing large is copied: the returned :class:`Entity` points into ``raw``.  A header
+    block of the usual form is split by hand (see :func:`_split_fields`), any other is
+    parsed by :mod:`email`; MailError if :mod:`email` finds defects in it.
     """
     stop = len(raw) if end is None else end
     if raw.startswith(b"\r\n", start):
@@ -259,18 +418,31 @@ def parse_entity(raw: bytes, start: int = 0, end: int | None = None) -> Entity:
     elif raw.startswith(b"\n", start):
         head_end, body_start = start, start + 1
     else:
-        m = _HEADER_END.search(raw, start, stop)
-        if m is None:
-            head_end = body_start = stop
-        else:
-            head_end, body_start = m.start(), m.end()
+        head_end, body_start = _header_end(raw, start, stop)
     head = raw[start:head_end]
-    headers = _parse_headers(head)
+    fields = _split_fields(head)
+    if fields is not None:
+        first = {name.lower(): value for name, value in reversed(fields)}  # first wins
+        return Entity(
+            raw_headers=head,
+            source=raw,
+            start=start,
+            body_start=body_start,
+            end=stop,
+            fields=tuple(fields),
+            first=first,
+        )
+    headers = _HEADER_PARSER.parsebytes(head + b"\r\n\r\n")
     if headers.defects:
         names = ", ".join(type(d).__name__ for d in headers.defects)
         raise MailError(f"malformed MIME header block ({names})")
     return Entity(
-        raw_headers=head, headers=headers, source=raw, start=start, body_start=body_start, end=stop
+        raw_headers=head,
+        source=raw,
+        start=start,
+        body_start=body_start,
+        end=stop,
+        parsed=headers,
     )
 
 
