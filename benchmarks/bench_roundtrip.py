@@ -25,7 +25,8 @@ and records sends with non-durable commits (see
 For each: the rate, the work by stage, and the share of RSA private-key operations (the
 calls that sign and decrypt -- ``cryptography``'s ``pkcs7`` functions, or the S/MIME
 layer's own signer -- are counted and timed; a bare RSA-2048 private-key operation is
-timed alone for the floor).  The client's ledger is a
+timed alone for the floor, just before and just after each run: the host's speed drifts,
+and those two times show where it stood).  The client's ledger is a
 :class:`~icsclient.store.SqliteStore` file (``--store memory`` for the in-memory store;
 the parallel in-process run needs the file).  Every run checks that all lodgements were
 acknowledged and all responses acknowledged.
@@ -456,19 +457,23 @@ def main() -> None:
     parser.add_argument("--window", type=int, default=16, help="lodgements in flight over SMTP")
     args = parser.parse_args()
     pki = make_test_pki(now=T0)
-    floor = rsa_floor(pki)
-    print(f"bare RSA-2048 private-key operation: {floor * 1000:.3f} ms")
-    rates: list[tuple[str, float]] = []
+    print(f"bare RSA-2048 private-key operation: {rsa_floor(pki) * 1000:.3f} ms")
+    # (label, rate, bare RSA time just before and just after the run): this host's speed
+    # drifts by a third within minutes, and the bare RSA time shows where it stood
+    rates: list[tuple[str, float, float, float]] = []
 
     def ledger(tmp: str, name: str) -> Store:
         return SqliteStore(Path(tmp) / f"{name}.db") if args.store == "sqlite" else MemoryStore()
 
     def measure(label: str, run: Callable[[Store, Meter], float], store: Store) -> None:
         meter = Meter()
+        before = rsa_floor(pki, 100)
         with counting_rsa(meter):
             elapsed = run(store, meter)
+        after = rsa_floor(pki, 100)
         settle(pki, store, args.count)
-        rates.append((label, print_result(label, args.count, elapsed, meter, floor)))
+        rate = print_result(label, args.count, elapsed, meter, (before + after) / 2)
+        rates.append((label, rate, before, after))
         store.close()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -507,8 +512,9 @@ def main() -> None:
                     ledger(tmp, "pipelined"),
                 )
     print("\nlodgements per second (targets: 60 in-process, 40 over loopback SMTP)")
-    for label, rate in rates:
-        print(f"  {label:<80} {rate:7.1f}")
+    print(f"  {'':<76} {'rate':>7}  bare RSA before/after (ms)")
+    for label, rate, before, after in rates:
+        print(f"  {label:<76} {rate:7.1f}  {before * 1000:.2f} / {after * 1000:.2f}")
 
 
 if __name__ == "__main__":
