@@ -277,7 +277,10 @@ def _tokenize(
                 valid_tags.add(tag)
     if cache is None:  # ~10% faster than the lookups below, with no tuple shared
         sep = chars.component
-        elements = [tuple([tuple(e.split(sep)) for e in p[1:]]) for p in parts]
+        # most elements have one component: a 1-tuple made directly, no list in between
+        elements = [
+            tuple([(e,) if sep not in e else tuple(e.split(sep)) for e in p[1:]]) for p in parts
+        ]
     else:
         # element texts repeat a lot (qualifiers, codes, units): each is split once, and
         # all its occurrences share one tuple of components
