@@ -202,7 +202,8 @@ def test_service_character_soup_raises_only_our_error(parts: list[bytes]) -> Non
 
 def test_reader_next_and_iteration_share_one_stream() -> None:
     reader = iter_segments(b"UNA:+.? 'AAA+1'BBB+2'CCC+3'", chunk_size=8)
-    assert next(reader) == Segment("AAA", "1")
+    first = next(reader)
+    assert first == Segment("AAA", "1") and type(first) is Segment and first.tag == "AAA"
     assert reader.segment_number >= 1
     assert list(reader) == [Segment("BBB", "2"), Segment("CCC", "3")]
     assert reader.segment_number == 3 and reader.offset == 27

@@ -286,7 +286,8 @@ def _tokenize(
         # all its occurrences share one tuple of components
         element = cache.__getitem__
         elements = list(map(tuple, map(map, repeat(element), map(_rest, parts))))
-    return list(map(_new_segment, zip(tags, elements, strict=True)))
+    # tuple.__new__(Segment, (tag, elements)) for each, without a partial in between
+    return list(map(tuple.__new__, repeat(Segment), zip(tags, elements, strict=True)))
 
 
 class _Fault(Exception):
