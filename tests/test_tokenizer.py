@@ -360,3 +360,13 @@ def test_escaping_releases_first_so_each_escape_stays_single() -> None:
     seg = Segment("FTX", "?+", "a?:b'")
     assert serialize_segment(seg) == "FTX+???++a???:b?''"
     assert serialize([seg], una=False) == b"FTX+???++a???:b?''"
+
+
+def test_escapes_are_restored_in_what_errors_and_flags_show() -> None:
+    with pytest.raises(EdifactSyntaxError) as info:
+        list(iter_segments(b"UNB+1'FTX+a?'"))
+    assert "FTX+a'" in str(info.value)  # the escaped terminator, not its stand-in
+    reader = iter_segments(b"UNB+1'FTX+a?+b'FTX+a?+\x07'FTX+c'")
+    assert len(list(reader)) == 4
+    # the stand-ins for escaped pairs are control characters: only the real one is flagged
+    assert reader.flagged == {3}

@@ -169,6 +169,7 @@ class SegmentReader(Iterator[Segment]):
             first = self.segment_number + 1
             escaped = False
             sentinels: tuple[str, ...] = ()
+            pairs: list[tuple[str, str]] = []  # (sentinel, the character it stands for)
             folded_at: list[int] = []
             # before escapes fold into sentinels; CR/LF are looked at once split
             suspect = self._may_be_invalid(block)
@@ -180,7 +181,8 @@ class SegmentReader(Iterator[Segment]):
                         offset,
                         first,
                     )
-                folded = _fold(block, rel, dict(zip(escaped_chars, sentinels, strict=True)))
+                pairs = list(zip(sentinels, escaped_chars, strict=True))
+                folded = _fold(block, rel, {char: sentinel for sentinel, char in pairs})
                 if folded is None:  # a release character out of place: found exactly below
                     for esc, sentinel in zip(escapes, sentinels, strict=True):
                         block = block.replace(esc, sentinel)
@@ -210,7 +212,7 @@ class SegmentReader(Iterator[Segment]):
             rest = pieces.pop()
             if rest.strip("\r\n"):
                 k = len(block) - len(rest) + len(rest) - len(rest.lstrip("\r\n"))
-                tail = rest.strip("\r\n").translate(_restore(sentinels, escapes))
+                tail = _unfold(rest.strip("\r\n"), pairs)
                 raise self._error(
                     f"text after the last segment terminator {term!r}: {tail[:20]!r}",
                     offset + _original(block, k, sentinels),
@@ -222,11 +224,10 @@ class SegmentReader(Iterator[Segment]):
                 inside = "".join(pieces)  # CR/LF between segments are fine, not inside one
                 suspect = suspect or "\r" in inside or "\n" in inside
             if suspect and self._invalid.search(block):
-                unfold = _restore(sentinels, escapes)
                 self.flagged.update(
                     first + i
                     for i in _pieces_matching(self._invalid, block, raw, pieces)
-                    if self._invalid.search(pieces[i].translate(unfold))
+                    if self._invalid.search(_unfold(pieces[i], pairs))
                 )
             gc_was_enabled = gc.isenabled()
             gc.disable()  # building many small tuples: the collector would only slow it down
@@ -234,7 +235,6 @@ class SegmentReader(Iterator[Segment]):
                 segments = _tokenize(pieces, chars, cache, valid_tags)
                 if escaped:
                     # sentinels are control or private-use characters: not printable
-                    pairs = list(zip(sentinels, escaped_chars, strict=True))
                     for i in _segments_at(block, term, folded_at):
                         tag, elements = segments[i]
                         restored = [
@@ -386,11 +386,6 @@ def _pick_sentinels(block: str) -> tuple[str, ...]:
             if len(found) == 4:
                 return tuple(found)
     return ()
-
-
-def _restore(sentinels: tuple[str, ...], escapes: list[str]) -> dict[int, str]:
-    """A translate table turning each sentinel back into the character it escaped."""
-    return {ord(s): esc[1] for s, esc in zip(sentinels, escapes, strict=False)}
 
 
 def _original(block: str, k: int, sentinels: tuple[str, ...]) -> int:
