@@ -421,28 +421,24 @@ def parse_entity(raw: bytes, start: int = 0, end: int | None = None) -> Entity:
         head_end, body_start = _header_end(raw, start, stop)
     head = raw[start:head_end]
     fields = _split_fields(head)
+    first: dict[str, str] | None = None
+    parsed: Message | None = None
     if fields is not None:
         first = {name.lower(): value for name, value in reversed(fields)}  # first wins
-        return Entity(
-            raw_headers=head,
-            source=raw,
-            start=start,
-            body_start=body_start,
-            end=stop,
-            fields=tuple(fields),
-            first=first,
-        )
-    headers = _HEADER_PARSER.parsebytes(head + b"\r\n\r\n")
-    if headers.defects:
-        names = ", ".join(type(d).__name__ for d in headers.defects)
-        raise MailError(f"malformed MIME header block ({names})")
+    else:  # an unusual block: email parses it
+        parsed = _HEADER_PARSER.parsebytes(head + b"\r\n\r\n")
+        if parsed.defects:
+            names = ", ".join(type(d).__name__ for d in parsed.defects)
+            raise MailError(f"malformed MIME header block ({names})")
     return Entity(
         raw_headers=head,
         source=raw,
         start=start,
         body_start=body_start,
         end=stop,
-        parsed=headers,
+        fields=None if fields is None else tuple(fields),
+        first=first,
+        parsed=parsed,
     )
 
 
