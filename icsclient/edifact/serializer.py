@@ -17,7 +17,8 @@ _ESCAPERS: dict[ServiceChars, tuple[re.Pattern[str], Callable[[str], str]]] = {}
 
 def _escaper(chars: ServiceChars) -> tuple[re.Pattern[str], Callable[[str], str]]:
     """A pattern finding the service characters in a text, and a function escaping them
-    with the release character (or refusing them, when there is none)."""
+    with the release character (called only when there is one: :func:`_body` refuses
+    them otherwise)."""
     found = _ESCAPERS.get(chars)
     if found is None:
         rel = chars.release
