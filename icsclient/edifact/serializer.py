@@ -132,7 +132,8 @@ def _batches(segments: Iterable[Segment], chars: ServiceChars, charset: str) -> 
         bodies = list(map(es.join, map(map, repeat(cs.join), elements)))
         # each body is its components joined by one character: the components joined
         # by ``gap`` line up with the bodies joined by ``gap``, position for position
-        if all(elements):
+        every_segment_has_elements = all(elements)
+        if every_segment_has_elements:
             content: Iterable[str] = flat(flat(elements))
         else:  # a segment with no elements: an empty body, an empty text here
             content = map(gap.join, map(flat, elements))
@@ -144,7 +145,7 @@ def _batches(segments: Iterable[Segment], chars: ServiceChars, charset: str) -> 
             hits = sorted(pieces_at(bodies, _zeros(marked))) if 0 in marked else ()
         for index in hits:
             bodies[index] = _body(batch[index], chars, charset)
-        if all(elements):
+        if every_segment_has_elements:
             seps: Iterable[str] = repeat(es)
         else:  # a segment with no elements is its tag and terminator
             seps = [es if e else "" for e in elements]

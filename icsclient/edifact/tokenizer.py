@@ -167,10 +167,9 @@ class SegmentReader(Iterator[Segment]):
             if cache is not None and len(cache) > _CACHE_LIMIT:
                 cache.clear()
             first = self.segment_number + 1
-            escaped = False
             sentinels: tuple[str, ...] = ()
             pairs: list[tuple[str, str]] = []  # (sentinel, the character it stands for)
-            folded_at: list[int] = []
+            folded_at: list[int] = []  # where the sentinels are: none, nothing escaped
             # before escapes fold into sentinels; CR/LF are looked at once split
             suspect = self._may_be_invalid(block)
             if rel and rel in block:
@@ -207,7 +206,6 @@ class SegmentReader(Iterator[Segment]):
                         offset + _original(block, k, sentinels),
                         first + block.count(term, 0, k),
                     )
-                escaped = True
             pieces = block.split(term)
             rest = pieces.pop()
             if rest.strip("\r\n"):
@@ -233,7 +231,7 @@ class SegmentReader(Iterator[Segment]):
             gc.disable()  # building many small tuples: the collector would only slow it down
             try:
                 segments = _tokenize(pieces, chars, cache, valid_tags)
-                if escaped:
+                if folded_at:
                     # sentinels are control or private-use characters: not printable
                     for i in _segments_at(block, term, folded_at):
                         tag, elements = segments[i]
