@@ -319,18 +319,41 @@ class Store(abc.ABC):
         )
 
     def mark_sent(
-        self, site: str, icr: str, *, now: datetime, next_resend: datetime | None
+        self,
+        site: str,
+        icr: str,
+        *,
+        now: datetime,
+        next_resend: datetime | None,
+        final: OutboxState | None = None,
+        detail: str | None = None,
     ) -> None:
         """Record that the e-mail was handed to the mail server at ``now``.
 
         Counts an attempt, sets ``last_sent`` and ``next_resend`` (``None``: never resend) and
         moves a QUEUED or SENT entry to SENT.  An entry already in a final state (the CONTRL
         won the race) keeps its state and gets no resend time; the attempt is still counted.
+
+        With ``final`` (a final state) the entry goes straight to it, with ``detail`` and no
+        resend time, in the same write: for an e-mail that nothing answers (an ICONTRL).
         """
         at = _utc(now, "now")
         resend = _opt_utc(next_resend, "next_resend")
+        end = None if final is None else _state(final)
+        if end is not None and not end.is_final:
+            raise StoreError(f"mark_sent: final must be a final state, got {end}")
+        text = _text(detail, "detail")
 
         def change(state: OutboxState, attempts: int) -> dict[str, Any]:
+            if end is not None:
+                return {
+                    "state": end,
+                    "attempts": attempts + 1,
+                    "last_sent": at,
+                    "next_resend": None,
+                    "detail": text,
+                    "updated": at,
+                }
             live = not state.is_final
             return {
                 "state": OutboxState.SENT if live else state,
@@ -409,12 +432,14 @@ class Store(abc.ABC):
         *,
         raw_email: bytes | None = None,
         now: datetime,
+        acknowledged: bool = False,
     ) -> tuple[InboxEntry, bool]:
         """Record a received interchange; idempotent on (``sender``, ``icr`` as written).
 
         Returns the entry and whether it was a duplicate: for a duplicate the entry first
         stored is returned unchanged.  Durable once it returns, so the interchange may then be
-        acknowledged ("on receipt and safe storage").
+        acknowledged ("on receipt and safe storage").  With ``acknowledged`` a new entry is
+        stored as acknowledged already (one that needs no acknowledgement, such as a CONTRL).
         """
         entry = InboxEntry(
             sender=_key(sender, "sender"),
@@ -422,7 +447,7 @@ class Store(abc.ABC):
             received=_utc(now, "now"),
             interchange=_data(interchange, "interchange"),
             raw_email=_opt_data(raw_email, "raw_email"),
-            acknowledged=False,
+            acknowledged=bool(acknowledged),
             processed=False,
             response_json=None,
             kind=None,
@@ -434,11 +459,16 @@ class Store(abc.ABC):
         """The inbox entry of ``sender`` and ``icr`` (as written), or ``None``."""
         return self._get_inbox(_key(sender, "sender"), _key(icr, "icr"))
 
-    def mark_acknowledged(self, sender: str, icr: str) -> None:
-        """Record that the interchange was acknowledged, or needs no acknowledgement (CONTRL)."""
-        self._update_inbox(
-            _key(sender, "sender"), _key(icr, "icr"), "mark_acknowledged", {"acknowledged": True}
-        )
+    def mark_acknowledged(self, sender: str, icr: str, *, missing_ok: bool = False) -> None:
+        """Record that the interchange was acknowledged, or needs no acknowledgement (CONTRL).
+
+        An entry not in the inbox raises :class:`~icsclient.errors.StoreError`, unless
+        ``missing_ok`` (then nothing is written).
+        """
+        sender, icr = _key(sender, "sender"), _key(icr, "icr")
+        values = {"acknowledged": True}
+        if not self._update_inbox(sender, icr, "mark_acknowledged", values) and not missing_ok:
+            raise _no_inbox_entry(sender, icr)
 
     def mark_processed(
         self,
@@ -456,7 +486,9 @@ class Store(abc.ABC):
             "kind": _text(kind, "kind"),
             "detail": _text(detail, "detail"),
         }
-        self._update_inbox(_key(sender, "sender"), _key(icr, "icr"), "mark_processed", values)
+        sender, icr = _key(sender, "sender"), _key(icr, "icr")
+        if not self._update_inbox(sender, icr, "mark_processed", values):
+            raise _no_inbox_entry(sender, icr)
 
     def unacknowledged(self) -> list[InboxEntry]:
         """Entries received but not yet acknowledged, in arrival order (recovery after a crash)."""
@@ -489,8 +521,7 @@ class Store(abc.ABC):
 
     # ------------------------------------------------------------------ transactions
 
-    @contextmanager
-    def transaction(self, *, durable: bool = True) -> Iterator[None]:
+    def transaction(self, *, durable: bool = True) -> contextlib.AbstractContextManager[None]:
         """Group the writes made in the block into one atomic, durable commit.
 
         Inside the block every method works as usual (reads see the block's own writes),
@@ -513,8 +544,7 @@ class Store(abc.ABC):
         offered again with the same ICR, which the CCF recognises as a duplicate).  The
         block is durable if any block nested in it asks to be.
         """
-        with self._transaction(durable):
-            yield
+        return self._transaction(durable)
 
     # ------------------------------------------------------------------ lifetime
 
@@ -561,7 +591,8 @@ class Store(abc.ABC):
     def _get_inbox(self, sender: str, icr: str) -> InboxEntry | None: ...
 
     @abc.abstractmethod
-    def _update_inbox(self, sender: str, icr: str, op: str, values: Mapping[str, Any]) -> None: ...
+    def _update_inbox(self, sender: str, icr: str, op: str, values: Mapping[str, Any]) -> bool:
+        """Update the entry if there is one; returns whether there was."""
 
     @abc.abstractmethod
     def _list_inbox(self, op: str, unset_flag: str) -> list[InboxEntry]: ...
@@ -711,14 +742,15 @@ class MemoryStore(Store):
         with self._lock:
             return self._inbox.get((sender, icr))
 
-    def _update_inbox(self, sender: str, icr: str, op: str, values: Mapping[str, Any]) -> None:
+    def _update_inbox(self, sender: str, icr: str, op: str, values: Mapping[str, Any]) -> bool:
         with self._writing(op):
             entry = self._inbox.get((sender, icr))
             if entry is None:
-                raise _no_inbox_entry(sender, icr)
+                return False
             updated = attrs.evolve(entry, **values)
             self._remember(self._inbox, (sender, icr))
             self._inbox[sender, icr] = updated
+            return True
 
     def _list_inbox(self, op: str, unset_flag: str) -> list[InboxEntry]:
         with self._lock:
@@ -887,8 +919,8 @@ class SqliteStore(Store):
         self._relaxed = False
         """Whether the connection is at ``synchronous=NORMAL`` (set for the next commit)."""
         _live.add(self)
-        with self._session("open"):
-            pass
+        self._acquire("open")  # opens the file now, so that a bad path fails here
+        self._release()
 
     def __repr__(self) -> str:
         return f"SqliteStore({self.path!r})"
@@ -972,17 +1004,27 @@ class SqliteStore(Store):
                 f"this icsclient knows version {_SCHEMA_VERSION}"
             )
 
-    @contextmanager
-    def _session(self, op: str) -> Iterator[sqlite3.Connection]:
-        """This process's connection, held under the lock."""
+    def _acquire(self, op: str) -> sqlite3.Connection:
+        """Take the lock and return this process's connection; :meth:`_release` after use.
+
+        (A pair of calls rather than a context manager: every operation goes through
+        here, and a generator-based context manager costs several times more.)
+        """
         if self._pid != os.getpid():
             self._forget_connection()
-        with self._lock:
+        self._lock.acquire()
+        try:
             if self._closed:
                 raise StoreError(f"{op}: SQLite ledger {self.path!r} is closed")
             if self._conn is None:
                 self._conn = self._open()
-            yield self._conn
+            return self._conn
+        except BaseException:
+            self._lock.release()
+            raise
+
+    def _release(self) -> None:
+        self._lock.release()
 
     @contextmanager
     def _write(self, op: str, *, one_change: bool = False) -> Iterator[sqlite3.Connection]:
@@ -993,7 +1035,8 @@ class SqliteStore(Store):
         ``one_change`` (the block makes at most one change, in one statement, which SQLite
         undoes alone if it fails) no savepoint is needed.
         """
-        with self._session(op) as conn:
+        conn = self._acquire(op)
+        try:
             if self._writing or (conn.in_transaction and not self._depth):
                 raise StoreError(f"{op}: cannot write to the store from inside a build callback")
             self._writing = True
@@ -1014,6 +1057,8 @@ class SqliteStore(Store):
                     raise
             finally:
                 self._writing = False
+        finally:
+            self._release()
 
     def _begin(self, conn: sqlite3.Connection, op: str, *, durable: bool = True) -> None:
         """``BEGIN IMMEDIATE``, waiting for another process's write transaction in short naps.
@@ -1042,21 +1087,20 @@ class SqliteStore(Store):
         the WAL after a crash).
         """
         values = tuple(params)
-        with self._mapped(op):
-            deadline = 0.0
-            nap = 0.0001
-            while True:
-                try:
-                    return conn.execute(sql, values).fetchall()
-                except sqlite3.OperationalError as exc:
-                    if not _is_busy(exc):
-                        raise
-                    now = time.monotonic()
-                    deadline = deadline or now + self.timeout
-                    if now + nap > deadline:
-                        raise
-                time.sleep(nap)
-                nap = min(nap * 2, 0.002)
+        deadline = 0.0
+        nap = 0.0001
+        while True:
+            try:
+                return conn.execute(sql, values).fetchall()
+            except sqlite3.OperationalError as exc:
+                now = time.monotonic()
+                deadline = deadline or now + self.timeout
+                if not _is_busy(exc) or now + nap > deadline:
+                    raise self._failed(op, exc) from exc
+            except sqlite3.Error as exc:
+                raise self._failed(op, exc) from exc
+            time.sleep(nap)
+            nap = min(nap * 2, 0.002)
 
     @staticmethod
     def _rollback(conn: sqlite3.Connection) -> None:
@@ -1084,7 +1128,8 @@ class SqliteStore(Store):
     @contextmanager
     def _transaction(self, durable: bool) -> Iterator[None]:
         op = "transaction"
-        with self._session(op) as conn:
+        conn = self._acquire(op)
+        try:
             if self._writing:
                 raise StoreError(f"{op}: cannot write to the store from inside a build callback")
             if self._depth:  # nested: the outermost block commits
@@ -1104,6 +1149,12 @@ class SqliteStore(Store):
                 raise
             finally:
                 self._depth = 0
+        finally:
+            self._release()
+
+    def _failed(self, op: str, exc: sqlite3.Error) -> StoreError:
+        """The :class:`StoreError` for ``exc``, naming ``op`` and the file."""
+        return StoreError(f"{op} failed on SQLite ledger {self.path!r}: {exc}")
 
     @contextmanager
     def _mapped(self, op: str) -> Iterator[None]:
@@ -1111,17 +1162,33 @@ class SqliteStore(Store):
         try:
             yield
         except sqlite3.Error as exc:
-            raise StoreError(f"{op} failed on SQLite ledger {self.path!r}: {exc}") from exc
+            raise self._failed(op, exc) from exc
+
+    def _cursor(
+        self, conn: sqlite3.Connection, op: str, sql: str, params: tuple[object, ...] = ()
+    ) -> sqlite3.Cursor:
+        """``conn.execute``, errors mapped (not with :meth:`_mapped`: this runs for every
+        statement, and a context manager costs several times a ``try``)."""
+        try:
+            return conn.execute(sql, params)
+        except sqlite3.Error as exc:
+            raise self._failed(op, exc) from exc
 
     def _run(
-        self, conn: sqlite3.Connection, op: str, sql: str, params: Iterable[object] = ()
+        self, conn: sqlite3.Connection, op: str, sql: str, params: tuple[object, ...] = ()
     ) -> list[sqlite3.Row]:
-        with self._mapped(op):
-            return conn.execute(sql, tuple(params)).fetchall()
+        cursor = self._cursor(conn, op, sql, params)
+        try:
+            return cursor.fetchall()
+        except sqlite3.Error as exc:
+            raise self._failed(op, exc) from exc
 
     def _read(self, op: str, sql: str, params: Iterable[object] = ()) -> list[sqlite3.Row]:
-        with self._session(op) as conn:
+        conn = self._acquire(op)
+        try:
             return self._retrying(conn, op, sql, params)
+        finally:
+            self._release()
 
     # ------------------------------------------------------------ sequences
 
@@ -1150,17 +1217,21 @@ class SqliteStore(Store):
         with self._write(op) as conn:
             number = self._next_in(conn, op, site)
             entry = make(number)
-            if self._run(
-                conn, op, "SELECT 1 FROM outbox WHERE site = ? AND icr = ?", (site, entry.icr)
-            ):
-                raise _already_recorded(site, entry.icr)
-            self._insert(conn, op, "outbox", entry)
+            try:
+                self._insert(conn, op, "outbox", entry)
+            except StoreError as exc:
+                if isinstance(exc.__cause__, sqlite3.IntegrityError):  # the primary key
+                    raise _already_recorded(site, entry.icr) from None
+                raise
             self._set_in(conn, op, site, following(number))
         return entry
 
     def _peek(self, site: str) -> int:
-        with self._session("peek_icr") as conn:
+        conn = self._acquire("peek_icr")
+        try:
             return self._next_in(conn, "peek_icr", site)
+        finally:
+            self._release()
 
     def _set_next(self, site: str, next_value: int) -> None:
         with self._write("set_next_icr", one_change=True) as conn:
@@ -1168,14 +1239,14 @@ class SqliteStore(Store):
 
     # ------------------------------------------------------------ outbox
 
-    def _insert(self, conn: sqlite3.Connection, op: str, table: str, entry: object) -> None:
+    def _insert(
+        self, conn: sqlite3.Connection, op: str, table: str, entry: object, conflict: str = ""
+    ) -> int:
+        """Insert ``entry`` as a row of ``table``; returns the number of rows inserted."""
         names = _columns(type(entry))
-        self._run(
-            conn,
-            op,
-            f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
-            (_to_sql(getattr(entry, n)) for n in names),
-        )
+        sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
+        values = tuple(_to_sql(getattr(entry, n)) for n in names)
+        return self._cursor(conn, op, f"{sql} {conflict}".rstrip(), values).rowcount
 
     def _get_outbox(self, site: str, icr: str) -> OutboxEntry | None:
         rows = self._read(
@@ -1226,27 +1297,23 @@ class SqliteStore(Store):
         values: Mapping[str, Any],
     ) -> int:
         assignments = ", ".join(f"{name} = ?" for name in values)
-        with self._mapped(op):
-            return conn.execute(
-                f"UPDATE {table} SET {assignments} WHERE {party} = ? AND icr = ?",
-                (*map(_to_sql, values.values()), who, icr),
-            ).rowcount
+        sql = f"UPDATE {table} SET {assignments} WHERE {party} = ? AND icr = ?"
+        return self._cursor(conn, op, sql, (*map(_to_sql, values.values()), who, icr)).rowcount
 
     # ------------------------------------------------------------ inbox
 
     def _store_received(self, entry: InboxEntry) -> tuple[InboxEntry, bool]:
         op = "store_received"
         with self._write(op, one_change=True) as conn:
+            if self._insert(conn, op, "inbox", entry, "ON CONFLICT (sender, icr) DO NOTHING"):
+                return entry, False
             rows = self._run(
                 conn,
                 op,
                 f"SELECT {_INBOX_COLUMNS} FROM inbox WHERE sender = ? AND icr = ?",
                 (entry.sender, entry.icr),
             )
-            if rows:
-                return _from_row(InboxEntry, rows[0]), True
-            self._insert(conn, op, "inbox", entry)
-        return entry, False
+        return _from_row(InboxEntry, rows[0]), True
 
     def _get_inbox(self, sender: str, icr: str) -> InboxEntry | None:
         rows = self._read(
@@ -1256,10 +1323,9 @@ class SqliteStore(Store):
         )
         return _from_row(InboxEntry, rows[0]) if rows else None
 
-    def _update_inbox(self, sender: str, icr: str, op: str, values: Mapping[str, Any]) -> None:
+    def _update_inbox(self, sender: str, icr: str, op: str, values: Mapping[str, Any]) -> bool:
         with self._write(op, one_change=True) as conn:
-            if not self._update(conn, op, "inbox", "sender", sender, icr, values):
-                raise _no_inbox_entry(sender, icr)
+            return bool(self._update(conn, op, "inbox", "sender", sender, icr, values))
 
     def _list_inbox(self, op: str, unset_flag: str) -> list[InboxEntry]:
         assert unset_flag in ("acknowledged", "processed")
@@ -1273,11 +1339,12 @@ class SqliteStore(Store):
 
     def _quarantine(self, received: datetime, raw: bytes, reason: str) -> int:
         with self._write("quarantine", one_change=True) as conn:
-            with self._mapped("quarantine"):
-                cur = conn.execute(
-                    "INSERT INTO quarantine (received, raw, reason) VALUES (?, ?, ?)",
-                    (_to_sql(received), raw, reason),
-                )
+            cur = self._cursor(
+                conn,
+                "quarantine",
+                "INSERT INTO quarantine (received, raw, reason) VALUES (?, ?, ?)",
+                (_to_sql(received), raw, reason),
+            )
             return int(cur.lastrowid or 0)
 
     def _quarantined(self) -> list[QuarantineEntry]:

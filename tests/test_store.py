@@ -286,6 +286,27 @@ def test_send_resend_and_acknowledge(store: Store) -> None:
     ]
 
 
+def test_mark_sent_may_go_straight_to_a_final_state(store: Store) -> None:
+    entry = store.allocate_and_record(SITE, edi, now=T0)
+    t1 = T0 + timedelta(minutes=1)
+    store.mark_sent(
+        SITE, entry.icr, now=t1, next_resend=t1, final=OutboxState.ACKNOWLEDGED, detail="done"
+    )
+    got = store.get_outbox(SITE, entry.icr)
+    assert got is not None
+    assert (got.state, got.attempts, got.last_sent, got.next_resend, got.detail) == (
+        OutboxState.ACKNOWLEDGED,
+        1,
+        t1,
+        None,
+        "done",
+    )
+    assert store.due(t1 + timedelta(days=1)) == []
+    with pytest.raises(StoreError, match="final must be a final state"):
+        store.mark_sent(SITE, entry.icr, now=t1, next_resend=None, final=OutboxState.SENT)
+    assert store.get_outbox(SITE, entry.icr) == got
+
+
 def test_queued_entries_are_listed_until_sent(store: Store) -> None:
     store.allocate_and_record(SITE, edi, now=T0)
     store.allocate_and_record("BBB123Z", edi, now=T0)
@@ -373,6 +394,13 @@ def test_received_interchanges_are_stored_once(store: Store) -> None:
     assert store.get_inbox(CCF, "42") is None
     _, dup = store.store_received(CCF, "42", b"UNB...", now=T0)
     assert not dup
+    # stored as acknowledged already (a CONTRL needs no acknowledgement); a duplicate
+    # keeps what was stored first
+    done, dup = store.store_received(CCF, "43", b"UNB...", now=T0, acknowledged=True)
+    assert not dup and done.acknowledged
+    assert [e.icr for e in store.unacknowledged()] == ["00000000000042", "42"]
+    first, dup = store.store_received(CCF, "42", b"UNB...", now=T0, acknowledged=True)
+    assert dup and not first.acknowledged
 
 
 def test_acknowledge_and_process(store: Store) -> None:
@@ -396,6 +424,8 @@ def test_acknowledge_and_process(store: Store) -> None:
     assert [e.icr for e in store.unprocessed()] == ["1", "3"]
     with pytest.raises(StoreError, match="no inbox entry for sender 'AAA336C' ICR '9'"):
         store.mark_acknowledged(CCF, "9")
+    store.mark_acknowledged(CCF, "9", missing_ok=True)  # nothing to mark, nothing written
+    assert store.get_inbox(CCF, "9") is None
     with pytest.raises(StoreError, match="no inbox entry"):
         store.mark_processed(CCF, "9")
 

@@ -490,16 +490,25 @@ class LodgementClient:
                 resend = when + self.resend_after
                 self.store.mark_sent(out.site, out.icr, now=when, next_resend=resend)
                 return
-            self.store.mark_sent(out.site, out.icr, now=when, next_resend=None)
-            self._acknowledged(out, when)
+            # An ICONTRL completes: nothing answers it, and its interchange is acknowledged.
+            self.store.mark_sent(
+                out.site,
+                out.icr,
+                now=when,
+                next_resend=None,
+                final=OutboxState.ACKNOWLEDGED,
+                detail=ICONTRL_DETAIL,
+            )
+            if out.acknowledges is not None:
+                self.store.mark_acknowledged(*out.acknowledges, missing_ok=True)
 
     def _acknowledged(self, out: Outgoing, now: datetime) -> None:
-        """After an ICONTRL went out: its interchange is acknowledged, the ICONTRL final."""
-        if out.acknowledges is not None and self.store.get_inbox(*out.acknowledges) is not None:
-            self.store.mark_acknowledged(*out.acknowledges)
+        """Complete an ICONTRL left in the SENT state: final, its interchange acknowledged."""
         self.store.mark_state(
             out.site, out.icr, OutboxState.ACKNOWLEDGED, detail=ICONTRL_DETAIL, now=now
         )
+        if out.acknowledges is not None:
+            self.store.mark_acknowledged(*out.acknowledges, missing_ok=True)
 
     def send_failed(
         self,
@@ -663,6 +672,7 @@ class LodgementClient:
             data,
             raw_email=raw if self.keep_raw_email else None,
             now=when,
+            acknowledged=not needs_acknowledgement(parsed),
         )
         events = self._acknowledge(entry, parsed, when, icontrl)
         if duplicate and entry.processed:
