@@ -331,10 +331,39 @@ def _is_attachment(entity: Entity) -> bool:
     return entity.content_maintype not in ("text", "multipart")
 
 
+_USUAL_DATE = re.compile(
+    r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), (\d{1,2}) "
+    r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) (\d{4}) "
+    r"(\d\d):(\d\d):(\d\d) ([+-]\d\d)(\d\d)"
+)
+_MONTH_NUMBERS = {name: number for number, name in enumerate(_MONTHS, start=1)}
+
+
 def _header_date(value: str | None) -> _dt.datetime | None:
-    """The Date header as an aware datetime, ``None`` if absent or unreadable."""
+    """The Date header as an aware datetime, ``None`` if absent or unreadable.
+
+    The usual form (what :func:`_format_date` and most mailers write) is read here, in a
+    fraction of :func:`email.utils.parsedate_to_datetime`'s time; anything else, and
+    ``-0000`` (which that function reads as "no zone"), goes to it.
+    """
     if not value:
         return None
+    usual = _USUAL_DATE.fullmatch(value)
+    if usual is not None and not value.endswith("-0000"):
+        day, month, year, hour, minute, second, hours, minutes = usual.groups()
+        offset = int(hours) * 60 + (int(minutes) if hours[0] == "+" else -int(minutes))
+        try:
+            return _dt.datetime(
+                int(year),
+                _MONTH_NUMBERS[month],
+                int(day),
+                int(hour),
+                int(minute),
+                int(second),
+                tzinfo=_dt.timezone(_dt.timedelta(minutes=offset)),
+            )
+        except ValueError:
+            return None
     try:
         return email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):

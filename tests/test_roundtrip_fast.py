@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from icsclient.mail import _format_date
+from icsclient.mail import _format_date, _header_date
 from icsclient.smime import Credentials, verify_signed_data
 from icsclient.smime._ids import cert_ids
 from icsclient.smime._sign import DetachedSigner, _time
@@ -183,19 +183,62 @@ def test_certificate_caches_stay_right_when_they_overflow(pki: ThrowawayPKI) -> 
 # ------------------------------------------------------------------ e-mail headers
 
 
-@settings(max_examples=300, deadline=None)
-@given(
-    st.datetimes(
-        min_value=dt.datetime(1, 1, 2),
+_OFFSETS = st.timedeltas(min_value=-dt.timedelta(hours=23), max_value=dt.timedelta(hours=23))
+
+
+def _aware(
+    min_year: int, offsets: st.SearchStrategy[dt.timedelta]
+) -> st.SearchStrategy[dt.datetime]:
+    """Aware datetimes from ``min_year`` on, their offsets drawn from ``offsets``."""
+    return st.datetimes(
+        min_value=dt.datetime(min_year, 1, 2),
         max_value=dt.datetime(9999, 12, 30),
-        timezones=st.builds(
-            dt.timezone,
-            st.timedeltas(min_value=-dt.timedelta(hours=23), max_value=dt.timedelta(hours=23)),
-        ),
+        timezones=st.builds(dt.timezone, offsets),
     )
-)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_aware(1, _OFFSETS))
 def test_date_header_is_what_email_utils_writes(when: dt.datetime) -> None:
     assert _format_date(when) == email.utils.format_datetime(when)
+
+
+def _email_utils_date(value: str) -> dt.datetime | None:
+    try:
+        return email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+@settings(max_examples=300, deadline=None)
+@given(_aware(1000, _OFFSETS.map(lambda d: dt.timedelta(minutes=d // dt.timedelta(minutes=1)))))
+def test_date_header_is_read_as_email_utils_reads_it(when: dt.datetime) -> None:
+    header = _format_date(when.replace(microsecond=0))
+    got = _header_date(header)
+    assert got == _email_utils_date(header) == when.replace(microsecond=0)
+    assert got is not None and got.utcoffset() == when.utcoffset()
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Sat, 27 Jan 2024 03:00:00 -0000",  # "no zone": a naive datetime, from email.utils
+        "Sat, 27 Jan 2024 03:00:00 +0000",
+        "Sat, 27 Jan 2024 03:00:00 -0530",
+        "Sat, 31 Feb 2024 03:00:00 +0000",  # no such day: unreadable either way
+        "27 Jan 2024 03:00:00 +1100",  # no weekday
+        "Sat, 27 Jan 24 03:00:00 +1100",  # two-digit year
+        "Sat, 27 Jan 2024 03:00 GMT",
+        "Sat, 27 Jan 2024 03:00:00 +0000 (UTC)",
+        "not a date",
+    ],
+)
+def test_other_date_headers_are_read_as_email_utils_reads_them(header: str) -> None:
+    got, expected = _header_date(header), _email_utils_date(header)
+    assert got == expected
+    assert (got is None) == (expected is None)
+    if got is not None and expected is not None:
+        assert got.utcoffset() == expected.utcoffset()
 
 
 # ------------------------------------------------------------------ SMTP DATA in blocks
