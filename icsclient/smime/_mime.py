@@ -147,7 +147,11 @@ class Entity:
 
     @functools.cached_property
     def headers(self) -> Message:
-        """The header block as :mod:`email` (compat32) parses it (built on first use)."""
+        """The header block as :mod:`email` (compat32) parses it.
+
+        A copy, for reading: changing it changes neither the entity nor what its other
+        properties (:attr:`content_type`, :meth:`header`, ...) return.
+        """
         if self._parsed is not None:
             return self._parsed
         message = Message()
