@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from icsclient.edifact import Interchange, Segment, parse_interchange
-from icsclient.ics import build_interchange
+from icsclient.ics import MAX_INTERCHANGE_BYTES, build_interchange
 from icsclient.ics.contrl import ContrlReport, parse_contrl
 from icsclient.ics.cusres import CusresResponse, Outcome, parse_cusres
 from icsclient.ics.icontrl import build_icontrl
@@ -327,6 +327,36 @@ def opened_by(pki: ThrowawayPKI, creds: Credentials, replies: Sequence[bytes]) -
         assert got.interchange is not None
         out.append(parse_interchange(got.interchange))
     return out
+
+
+def test_the_size_limit_defaults_to_the_ccf_limit(gateway: SimulatedCCF) -> None:
+    assert gateway.max_interchange_bytes == MAX_INTERCHANGE_BYTES == 10 << 20
+
+
+def test_an_interchange_over_the_size_limit_is_dropped_unanswered(
+    pki: ThrowawayPKI, gateway: SimulatedCCF
+) -> None:
+    data = edi(pki, 24, aircr("A"), aircr("B"), aircr("C"))
+    raw = mail(pki, data)
+    gateway.max_interchange_bytes = len(data) - 1
+    assert gateway.receive(raw) == []
+    [dropped] = gateway.dropped
+    assert dropped.reason is DropReason.TOO_LARGE and dropped.raw == raw
+    assert (dropped.sender, dropped.icr) == (SITE, "24")
+    assert f"{len(data):,} bytes" in dropped.detail
+    assert gateway.sent == [] and gateway.processed == [] and gateway.received == []
+    assert [e.event for e in gateway.log] == ["dropped"]
+    assert gateway.log[0].detail.startswith("too-large: ")
+    # exactly at the limit is still taken
+    gateway.max_interchange_bytes = len(data)
+    assert len(gateway.receive(raw)) == 4  # a CONTRL and three CUSRES
+    assert len(gateway.processed) == 3
+
+
+@pytest.mark.parametrize("bad", [0, -5, 1.5, True, "10"])
+def test_the_size_limit_must_be_a_positive_whole_number(pki: ThrowawayPKI, bad: object) -> None:
+    with pytest.raises(ValueError, match=f"max_interchange_bytes .*{bad!r}"):
+        SimulatedCCF.for_pki(pki, max_interchange_bytes=bad)
 
 
 # --------------------------------------------------------------------------- verdicts

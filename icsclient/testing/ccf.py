@@ -6,7 +6,8 @@ gateway sends back, in-process, with no I/O and on its own injectable clock:
 - it opens each e-mail with its own credentials (decrypt, verify the signature and the
   signer's chain) and silently *drops* -- recording why in :attr:`SimulatedCCF.dropped` --
   e-mails with body text, more than one attachment, no encryption, a bad signature, an
-  untrusted or expired certificate, an interchange in the wrong format or an invalid ICR;
+  untrusted or expired certificate, an interchange in the wrong format, over 10 MB, or
+  with an invalid ICR;
 - a signer with a valid certificate who is not on the Client Register for the UNB sender
   gets a CONTRL rejecting the interchange with error 23 (unknown interchange sender);
 - a duplicate interchange (same creator site and ICR) gets a CONTRL with error 26
@@ -56,7 +57,7 @@ from ..errors import (
 )
 from ..ics.contrl import build_contrl_interchange, parse_contrl_all
 from ..ics.cusres import Outcome, ResponseError
-from ..ics.envelope import SYDNEY, build_interchange
+from ..ics.envelope import MAX_INTERCHANGE_BYTES, SYDNEY, build_interchange
 from ..ics.names import CCF_SITE, check_icr
 from ..ics.sequence import IcrSequence
 from ..mail import ReceivedEmail, compose_email, open_email
@@ -156,6 +157,8 @@ class DropReason(str, enum.Enum):
     """The signer's certificate is untrusted, expired or not yet valid."""
     WRONG_FORMAT = "wrong-format"
     """The e-mail or its interchange is not in a form the gateway can read."""
+    TOO_LARGE = "too-large"
+    """The interchange is larger than the CCF accepts (10 MB; ICS rules §1)."""
     INVALID_ICR = "invalid-icr"
     """The interchange control reference is missing or not a valid number (never answered)."""
     UNANSWERABLE = "unanswerable"
@@ -340,6 +343,11 @@ Rule = Callable[[Request], "Verdict | None"]
 """A callable deciding the verdict for a request (``None``: fall back to the defaults)."""
 
 
+def _positive_int(instance: object, attribute: attrs.Attribute[int], value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{attribute.name} must be a positive whole number, got {value!r}")
+
+
 def _certs(value: Iterable[CertificateLike] | CertificateLike) -> tuple[x509.Certificate, ...]:
     return load_certificate_list(value, "registered client certificate")
 
@@ -398,6 +406,10 @@ class SimulatedCCF:
     ``"mirror"`` (default) answers with the request's indicator, ``"test"`` (Industry
     Test) processes everything and answers with the test indicator set, ``"production"``
     rejects test interchanges (CONTRL error 25) without processing them.
+    ``max_interchange_bytes`` (default 10 MB,
+    :data:`~icsclient.ics.envelope.MAX_INTERCHANGE_BYTES`) is the largest interchange
+    it takes: a larger one is dropped (:attr:`DropReason.TOO_LARGE`), like any other
+    interchange in the wrong format recorded but neither acknowledged nor processed.
 
     Verdicts: ``rule(request)`` when it returns one, else ``verdicts[sender reference]``,
     else accepted.  ``lose`` (a predicate on :class:`Sent`) or :meth:`lose_next` makes
@@ -419,6 +431,9 @@ class SimulatedCCF:
     verdicts: dict[str, Verdict] = attrs.field(factory=dict, kw_only=True)
     lose: Callable[[Sent], bool] | None = attrs.field(default=None, kw_only=True)
     response_document_code: str = attrs.field(default="962", kw_only=True)
+    max_interchange_bytes: int = attrs.field(
+        default=MAX_INTERCHANGE_BYTES, kw_only=True, validator=_positive_int
+    )
 
     log: list[LogEntry] = attrs.field(factory=list, init=False, repr=False)
     dropped: list[Dropped] = attrs.field(factory=list, init=False, repr=False)
@@ -569,6 +584,13 @@ class SimulatedCCF:
         if opened is None:
             return
         assert opened.interchange is not None and opened.signer is not None
+        if len(opened.interchange) > self.max_interchange_bytes:
+            size = len(opened.interchange)
+            detail = f"the interchange is {size:,} bytes, over {self.max_interchange_bytes:,}"
+            self._drop(
+                now, DropReason.TOO_LARGE, detail, raw, opened.sender, opened.control_reference
+            )
+            return
         try:
             interchange = parse_interchange(opened.interchange, strict=False)
         except EdifactSyntaxError as exc:
