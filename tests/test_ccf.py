@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import datetime as _dt
+import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -12,8 +13,15 @@ import pytest
 from icsclient.edifact import Interchange, Segment, parse_interchange
 from icsclient.ics import MAX_INTERCHANGE_BYTES, build_interchange
 from icsclient.ics.contrl import ContrlReport, parse_contrl
-from icsclient.ics.cusres import CusresResponse, Outcome, parse_cusres
+from icsclient.ics.cusres import CusresResponse, Outcome, parse_cusres, parse_cusres_all
 from icsclient.ics.icontrl import build_icontrl
+from icsclient.lodgement import (
+    AcknowledgementToSend,
+    ContrlAccepted,
+    Event,
+    LodgementClient,
+    ResponseReceived,
+)
 from icsclient.mail import compose_email, open_email
 from icsclient.smime import (
     Credentials,
@@ -22,6 +30,7 @@ from icsclient.smime import (
     sign_and_encrypt,
     signed_entity,
 )
+from icsclient.store import MemoryStore
 from icsclient.testing.ccf import (
     DropReason,
     ManualClock,
@@ -504,6 +513,108 @@ def test_lose_predicate(pki: ThrowawayPKI, gateway: SimulatedCCF) -> None:
     assert events.count("lost") == 1 and events[-1] == "resent"
 
 
+# --------------------------------------------------------------------------- batching
+
+
+def client_of(pki: ThrowawayPKI, gateway: SimulatedCCF) -> LodgementClient:
+    return LodgementClient.for_pki(pki, MemoryStore(), clock=gateway.clock)
+
+
+def acknowledge(gateway: SimulatedCCF, client: LodgementClient, events: list[Event]) -> None:
+    """Send the ICONTRL among ``events`` to the gateway (which never answers one)."""
+    [icontrl] = [e for e in events if isinstance(e, AcknowledgementToSend)]
+    assert gateway.receive(icontrl.outgoing.email) == []
+    client.sent(icontrl.outgoing)
+
+
+def test_batch_by_count_sends_one_interchange_and_takes_one_icontrl(pki: ThrowawayPKI) -> None:
+    gateway = SimulatedCCF.for_pki(pki, clock=ManualClock(pki.now), batch_size=3)
+    client = client_of(pki, gateway)
+    inbox: list[bytes] = []
+    for n, reference in enumerate(("HAWB1", "HAWB2", "HAWB3"), start=1):
+        out = client.lodge(("CUSCAR", aircr(reference)))
+        replies = gateway.receive(out.email)
+        client.sent(out)
+        if n < 3:  # a CONTRL at once, the CUSRES held
+            [only] = opened(pki, replies)
+            assert contrl(only).accepted and gateway.held == {SITE: n}
+        inbox.extend(replies)
+    assert gateway.held == {} and len(inbox) == 4  # three CONTRLs and one CUSRES interchange
+    [batch] = gateway.sent_of("response")
+    assert batch.answers == "1,2,3"
+    [interchange] = opened(pki, [inbox[-1]])
+    assert [m.type for m in interchange.messages] == ["CUSRES"] * 3
+    assert [m.reference for m in interchange.messages] == ["1", "2", "3"]
+    assert [e.detail for e in gateway.events("held")] == ["1 of 3", "2 of 3"]
+
+    events = [e for raw in inbox for e in client.receive(raw)]
+    assert sum(isinstance(e, ContrlAccepted) for e in events) == 3
+    responses = [e for e in events if isinstance(e, ResponseReceived)]
+    assert [(r.sender_reference, r.document_name, r.outcome) for r in responses] == [
+        (ref, "AIRCRR", Outcome.ACCEPTED) for ref in ("HAWB1", "HAWB2", "HAWB3")
+    ]
+    assert {r.icr for r in responses} == {batch.icr}
+    acknowledge(gateway, client, events)  # one ICONTRL for the three
+    [acked] = gateway.events("acknowledged")
+    assert acked.icr == batch.icr and gateway.pending == []
+    gateway.clock.advance(hours=5)  # type: ignore[attr-defined]
+    assert gateway.tick() == []
+
+
+def test_batch_window_is_sent_by_tick(pki: ThrowawayPKI) -> None:
+    window = _dt.timedelta(minutes=5)
+    clock = ManualClock(pki.now)
+    gateway = SimulatedCCF.for_pki(pki, clock=clock, batch_window=window)
+    gateway.receive(mail(pki, edi(pki, 70, aircr("A"), aircr("B"))))
+    clock.advance(minutes=2)
+    gateway.receive(mail(pki, edi(pki, 71, aircr("C"))))
+    assert gateway.held == {SITE: 3} and gateway.sent_of("response") == []
+    clock.advance(window - _dt.timedelta(minutes=2, seconds=1))
+    assert gateway.tick() == []
+    clock.advance(seconds=1)  # five minutes after the first was held
+    [sent] = gateway.tick()
+    [interchange] = opened(pki, [sent])
+    assert [r.sender_reference for r in parse_cusres_all(interchange)] == ["A", "B", "C"]
+    assert gateway.sent_of("response")[0].answers == "70,71" and gateway.held == {}
+    # and re-sent whole until acknowledged
+    clock.advance(gateway.resend_after)
+    assert gateway.tick() == [sent]
+
+
+def test_flush_sends_what_is_held(pki: ThrowawayPKI) -> None:
+    gateway = SimulatedCCF.for_pki(pki, clock=ManualClock(pki.now), batch_size=10)
+    gateway.receive(mail(pki, edi(pki, 72, aircr("A"))))
+    gateway.receive(mail(pki, edi(pki, 73, aircr("B"), test=True)))
+    assert gateway.held == {SITE: 2}
+    sent = opened(pki, gateway.flush())
+    # the test indicator is per interchange: a test and a production batch
+    assert sorted((i.test, len(i.messages)) for i in sent) == [(False, 1), (True, 1)]
+    assert gateway.held == {} and gateway.flush() == [] and len(gateway.pending) == 2
+
+
+def test_default_is_no_batching(pki: ThrowawayPKI, gateway: SimulatedCCF) -> None:
+    assert (gateway.batch_size, gateway.batch_window) == (1, None)
+    assert len(gateway.receive(mail(pki, edi(pki, 74, aircr("A"), aircr("B"))))) == 3
+    assert gateway.held == {} and gateway.events("held") == []
+
+
+@pytest.mark.parametrize(
+    ("option", "bad"),
+    [
+        ("batch_size", 0),
+        ("batch_size", 1000),
+        ("batch_size", True),
+        ("batch_size", 2.0),
+        ("batch_window", _dt.timedelta()),
+        ("batch_window", _dt.timedelta(minutes=11)),
+        ("batch_window", 60),
+    ],
+)
+def test_batch_options_are_checked(pki: ThrowawayPKI, option: str, bad: object) -> None:
+    with pytest.raises(ValueError, match=f"{option} must be .*got {re.escape(repr(bad))}"):
+        SimulatedCCF.for_pki(pki, **{option: bad})
+
+
 # --------------------------------------------------------------------------- SMTP
 
 
@@ -561,6 +672,18 @@ def test_smtp_delivery_failure_is_recorded(pki: ThrowawayPKI) -> None:
         )
     assert len(server.delivery_errors) == 2 and f"127.0.0.1:{port}" in server.delivery_errors[0]
     assert len(gateway.events("delivery-failed")) == 2
+
+
+def test_smtp_flush_delivers_the_held_batch(pki: ThrowawayPKI) -> None:
+    gateway = SimulatedCCF.for_pki(pki, batch_size=5)
+    with SmtpInbox() as inbox, serve_smtp(gateway, inbox=inbox) as server:
+        server.sender().send(
+            mail(pki, edi(pki, 66)), mail_from=pki.client_email, rcpt_to=pki.gateway_email
+        )
+        assert len(inbox.messages) == 1  # the CONTRL
+        [batch] = server.flush()
+        assert [raw for _, _, raw in inbox.messages][1:] == [batch]
+    assert cusres(opened(pki, [batch])[0]).accepted
 
 
 def test_smtp_ccf_needs_one_reply_target(pki: ThrowawayPKI, tmp_path: Path) -> None:

@@ -21,6 +21,8 @@ gateway sends back, in-process, with no I/O and on its own injectable clock:
   their error handling;
 - every CUSRES interchange is re-sent by :meth:`SimulatedCCF.tick` until the client's
   ICONTRL quotes its ICR, a bounded number of times.  CONTRL is never acknowledged.
+- as Client Register settings can ask: CUSRES messages batched several to an
+  interchange (``batch_size``, ``batch_window``).
 
 :class:`SmtpCCF` runs the same gateway as a real SMTP server on loopback (``aiosmtpd``)
 and delivers its replies by SMTP or into a Maildir; :class:`SmtpInbox` is a loopback SMTP
@@ -38,7 +40,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 import attrs
 from cryptography import x509
@@ -94,6 +96,12 @@ Environment = Literal["mirror", "test", "production"]
 
 MAX_ERRORS = 50
 """The most ERP groups one CUSRES carries (the outcome advice included)."""
+
+MAX_BATCH = 999
+"""The most CUSRES messages the Department batches into one interchange (ICS rules §4)."""
+
+MAX_BATCH_WINDOW = _dt.timedelta(minutes=10)
+"""The longest the Department holds responses for a time batch (ICS rules §4)."""
 
 _OUTCOME_ADVICE = {
     Outcome.REJECTED: ("MS5201", "Report rejected"),
@@ -187,10 +195,10 @@ class Sent:
 
     ``kind`` is ``"contrl"`` or ``"response"`` (a CUSRES interchange); ``site`` the client
     site it is addressed to and ``icr`` the gateway's own ICR (14 digits);
-    ``answers`` the client's ICR it answers; ``to`` the e-mail address; ``attempt`` 0 for
-    the first sending, 1, 2 ... for re-sends; ``lost`` true when the loss simulation
-    swallowed it (it was not returned).  ``email`` is the complete e-mail and
-    ``interchange`` the EDIFACT inside it.
+    ``answers`` the client's ICR it answers (a batch: the ICRs, comma-separated); ``to``
+    the e-mail address; ``attempt`` 0 for the first sending, 1, 2 ... for re-sends;
+    ``lost`` true when the loss simulation swallowed it (it was not returned).  ``email``
+    is the complete e-mail and ``interchange`` the EDIFACT inside it.
     """
 
     at: _dt.datetime
@@ -214,8 +222,8 @@ class LogEntry:
     ``resent``, ``lost``, ``duplicate``, ``processed`` (a business message passed to
     the ICS), ``acknowledged`` (an ICONTRL matched one of our responses),
     ``unmatched-acknowledgement``, ``gave-up`` (re-sends exhausted), ``violation`` (the
-    client did something the rules forbid, e.g. acknowledging a CONTRL) and
-    ``delivery-failed`` (SMTP mode).
+    client did something the rules forbid, e.g. acknowledging a CONTRL), ``held`` (a
+    CUSRES kept for a batch) and ``delivery-failed`` (SMTP mode).
     """
 
     at: _dt.datetime
@@ -348,6 +356,23 @@ def _positive_int(instance: object, attribute: attrs.Attribute[int], value: obje
         raise ValueError(f"{attribute.name} must be a positive whole number, got {value!r}")
 
 
+def _batch_size(instance: object, attribute: attrs.Attribute[int], value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_BATCH:
+        raise ValueError(f"batch_size must be a whole number from 1 to {MAX_BATCH}, got {value!r}")
+
+
+def _batch_window(
+    instance: object, attribute: attrs.Attribute[_dt.timedelta | None], value: object
+) -> None:
+    if value is None:
+        return
+    if not isinstance(value, _dt.timedelta) or not _dt.timedelta() < value <= MAX_BATCH_WINDOW:
+        raise ValueError(
+            f"batch_window must be None or a timedelta over 0 and at most {MAX_BATCH_WINDOW}, "
+            f"got {value!r}"
+        )
+
+
 def _certs(value: Iterable[CertificateLike] | CertificateLike) -> tuple[x509.Certificate, ...]:
     return load_certificate_list(value, "registered client certificate")
 
@@ -378,6 +403,36 @@ class _Pending:
     sent: Sent
     due: _dt.datetime
     resends: int = 0
+
+
+class _Reply(NamedTuple):
+    """Where a reply goes and what it says of itself.
+
+    To the client ``site``, encrypted to ``recipients`` (its certificate or certificates),
+    mailed to ``to``; ``answers`` the client ICR(s) it answers (``""``: none), ``test``
+    its UNB test indicator, ``now`` when it is sent.
+    """
+
+    site: str
+    answers: str
+    test: bool
+    recipients: x509.Certificate | Sequence[x509.Certificate]
+    to: str
+    now: _dt.datetime
+
+
+@attrs.define
+class _Batch:
+    """CUSRES messages held for one client site (and test indicator) until sent together.
+
+    ``since`` is when the first was held; ``reply`` addresses the latest; ``answers``
+    are the client ICRs the messages answer, in order, each once.
+    """
+
+    since: _dt.datetime
+    reply: _Reply
+    bodies: list[list[Segment]] = attrs.field(factory=list)
+    answers: list[str] = attrs.field(factory=list)
 
 
 def _address(value: str | None) -> str:
@@ -411,6 +466,13 @@ class SimulatedCCF:
     it takes: a larger one is dropped (:attr:`DropReason.TOO_LARGE`), like any other
     interchange in the wrong format recorded but neither acknowledged nor processed.
 
+    Outbound batching (ICS rules §4, a Client Register setting): with ``batch_size`` *n*
+    (1 to 999; default 1, no batching) the CUSRES messages for one client site are held
+    (logged ``held``) until *n* are waiting and then sent as one interchange; with
+    ``batch_window`` (at most 10 minutes) :meth:`tick` also sends a batch once that long
+    has passed since its first message (a time batch alone, ``batch_size`` 1, holds up
+    to 999).  :meth:`flush` sends whatever is held at once; :attr:`held` counts it.
+
     Verdicts: ``rule(request)`` when it returns one, else ``verdicts[sender reference]``,
     else accepted.  ``lose`` (a predicate on :class:`Sent`) or :meth:`lose_next` makes
     replies vanish, to test a client's recovery.  Everything is recorded in
@@ -434,6 +496,10 @@ class SimulatedCCF:
     max_interchange_bytes: int = attrs.field(
         default=MAX_INTERCHANGE_BYTES, kw_only=True, validator=_positive_int
     )
+    batch_size: int = attrs.field(default=1, kw_only=True, validator=_batch_size)
+    batch_window: _dt.timedelta | None = attrs.field(
+        default=None, kw_only=True, validator=_batch_window
+    )
 
     log: list[LogEntry] = attrs.field(factory=list, init=False, repr=False)
     dropped: list[Dropped] = attrs.field(factory=list, init=False, repr=False)
@@ -442,6 +508,7 @@ class SimulatedCCF:
     processed: list[Request] = attrs.field(factory=list, init=False, repr=False)
     _seen: set[tuple[str, int]] = attrs.field(factory=set, init=False, repr=False)
     _pending: dict[int, _Pending] = attrs.field(factory=dict, init=False, repr=False)
+    _held: dict[tuple[str, bool], _Batch] = attrs.field(factory=dict, init=False, repr=False)
     _contrl_icrs: set[int] = attrs.field(factory=set, init=False, repr=False)
     _lose_next: dict[str, int] = attrs.field(factory=dict, init=False, repr=False)
     _icrs: IcrSequence = attrs.field(init=False, repr=False)
@@ -508,6 +575,15 @@ class SimulatedCCF:
         """The CUSRES interchanges still waiting for the client's ICONTRL."""
         with self._lock:
             return [p.sent for p in self._pending.values()]
+
+    @property
+    def held(self) -> dict[str, int]:
+        """How many CUSRES messages wait in a batch, per client site (see ``batch_size``)."""
+        with self._lock:
+            counts: dict[str, int] = {}
+            for (site, _), batch in self._held.items():
+                counts[site] = counts.get(site, 0) + len(batch.bodies)
+            return counts
 
     def events(self, event: str) -> list[LogEntry]:
         """The log entries of one ``event`` kind (``"acknowledged"``, ``"resent"`` ...)."""
@@ -609,7 +685,8 @@ class SimulatedCCF:
         self.received.append(interchange)
         self._log(now, "received", site, icr, ", ".join(m.type for m in interchange.messages))
         reply_to = _address(opened.mail_from) or _certificate_email(opened.signer)
-        context = _Context(interchange, opened.signer, reply_to, now, raw)
+        reply = _Reply(site, icr, self._test_flag(interchange), opened.signer, reply_to, now)
+        context = _Context(interchange, reply, raw)
         # a CONTRL (the client's ICONTRL) is never answered, not even with an error
         only_contrl = bool(interchange.messages) and all(
             m.type == "CONTRL" for m in interchange.messages
@@ -682,12 +759,12 @@ class SimulatedCCF:
                 findings,
                 sender=self.site,
                 icr=icr,
-                prepared=ctx.now,
-                test=self._test_flag(interchange),
+                prepared=ctx.reply.now,
+                test=ctx.reply.test,
             )
         except BuildError as exc:
             self._drop(
-                ctx.now,
+                ctx.reply.now,
                 DropReason.UNANSWERABLE,
                 str(exc),
                 ctx.raw,
@@ -696,42 +773,87 @@ class SimulatedCCF:
             )
             return False
         self._contrl_icrs.add(int(icr))
-        self._send(ctx, "contrl", icr, data, out)
+        self._send("contrl", icr, data, ctx.reply, out)
         return True
 
     def _send(
         self,
-        ctx: _Context,
         kind: Literal["contrl", "response"],
         icr: str,
         data: bytes,
+        reply: _Reply,
         out: list[Sent],
     ) -> Sent:
-        interchange = ctx.interchange
+        """Compose the e-mail carrying the interchange ``data`` as ``reply`` says."""
         raw = compose_email(
             data,
             signer=self.credentials,
-            gateway=ctx.signer,
+            gateway=reply.recipients,
             mail_from=self.address,
-            mail_to=ctx.reply_to,
-            date=ctx.now,
+            mail_to=reply.to,
+            date=reply.now,
             validate=False,
         )
         sent = Sent(
-            at=ctx.now,
+            at=reply.now,
             kind=kind,
-            site=interchange.sender,
+            site=reply.site,
             icr=icr,
-            answers=interchange.control_reference,
-            to=ctx.reply_to,
+            answers=reply.answers,
+            to=reply.to,
             email=raw,
             interchange=data,
-            test=self._test_flag(interchange),
+            test=reply.test,
         )
         sent = self._emit(sent, out)
         if kind == "response":
-            self._pending[int(icr)] = _Pending(sent, ctx.now + self.resend_after)
+            self._pending[int(icr)] = _Pending(sent, reply.now + self.resend_after)
         return sent
+
+    def _send_cusres(self, bodies: Sequence[list[Segment]], reply: _Reply, out: list[Sent]) -> None:
+        """Send CUSRES messages in one interchange with the gateway's next ICR."""
+        icr = self._icrs.next(self.site)
+        data = build_interchange(
+            self.site,
+            [("CUSRES", body) for body in bodies],
+            icr,
+            recipient=reply.site,
+            test=reply.test,
+            prepared=reply.now,
+        )
+        self._send("response", icr, data, reply, out)
+
+    def _route(self, body: list[Segment], reply: _Reply, out: list[Sent]) -> None:
+        """Send one CUSRES message as the options say: at once, or held for a batch."""
+        if self.batch_size == 1 and self.batch_window is None:
+            self._send_cusres([body], reply, out)
+            return
+        key = (reply.site, reply.test)
+        batch = self._held.get(key)
+        if batch is None:
+            batch = self._held[key] = _Batch(reply.now, reply)
+        else:  # the batch goes to wherever the latest reply would
+            batch.reply = reply
+        batch.bodies.append(body)
+        if reply.answers and reply.answers not in batch.answers:
+            batch.answers.append(reply.answers)
+        limit = self._batch_limit()
+        if len(batch.bodies) >= limit:
+            self._release(key, reply.now, out)
+        else:
+            self._log(reply.now, "held", reply.site, None, f"{len(batch.bodies)} of {limit}")
+
+    def _batch_limit(self) -> int:
+        """How many CUSRES messages fill a batch (a time batch alone: :data:`MAX_BATCH`)."""
+        if self.batch_size == 1 and self.batch_window is not None:
+            return MAX_BATCH
+        return self.batch_size
+
+    def _release(self, key: tuple[str, bool], now: _dt.datetime, out: list[Sent]) -> None:
+        """Send the batch held under ``key`` as one interchange."""
+        batch = self._held.pop(key)
+        reply = batch.reply._replace(answers=",".join(batch.answers), now=now)
+        self._send_cusres(batch.bodies, reply, out)
 
     def _emit(self, sent: Sent, out: list[Sent]) -> Sent:
         lost = self._should_lose(sent)
@@ -771,11 +893,11 @@ class SimulatedCCF:
             site=interchange.sender,
             icr=interchange.control_reference,
             test=interchange.test,
-            received=ctx.now,
+            received=ctx.reply.now,
         )
         self.processed.append(request)
         self._log(
-            ctx.now,
+            ctx.reply.now,
             "processed",
             request.site,
             request.icr,
@@ -790,16 +912,7 @@ class SimulatedCCF:
                 errors=[("CCFERROR", "CCF0001", "The BGM names no ICS document")], erm=True
             )
         body = self._erm(request, verdict) if verdict.erm else self._cusres(request, verdict)
-        icr = self._icrs.next(self.site)
-        data = build_interchange(
-            self.site,
-            [("CUSRES", body)],
-            icr,
-            recipient=interchange.sender,
-            test=self._test_flag(interchange),
-            prepared=ctx.now,
-        )
-        self._send(ctx, "response", icr, data, out)
+        self._route(body, ctx.reply, out)
 
     def _head(self, request: Request) -> list[Segment]:
         received = request.received.astimezone(SYDNEY).strftime("%Y%m%d%H%M%S")
@@ -901,15 +1014,34 @@ class SimulatedCCF:
         Each CUSRES interchange not yet acknowledged is re-sent (the same e-mail, the
         same ICR) once ``resend_after`` has passed since it was last sent, at most
         ``max_resends`` times; after that the gateway gives up on it (logged
-        ``gave-up``).
+        ``gave-up``).  With a ``batch_window``, the batches held that long are sent too
+        (first).
         """
         return [s.email for s in self.tick_records(now)]
+
+    def flush(self, now: _dt.datetime | None = None) -> list[bytes]:
+        """Send every batch held (see ``batch_size``) now, full or not; return the e-mails."""
+        return [s.email for s in self.flush_records(now)]
+
+    def flush_records(self, now: _dt.datetime | None = None) -> list[Sent]:
+        """As :meth:`flush`, returning :class:`Sent` records (with addresses)."""
+        with self._lock:
+            when = self.clock() if now is None else now
+            out: list[Sent] = []
+            for key in list(self._held):
+                self._release(key, when, out)
+            return [s for s in out if not s.lost]
 
     def tick_records(self, now: _dt.datetime | None = None) -> list[Sent]:
         """As :meth:`tick`, returning :class:`Sent` records (with addresses)."""
         with self._lock:
             when = self.clock() if now is None else now
             out: list[Sent] = []
+            window = self.batch_window
+            if window is not None:
+                for key, batch in list(self._held.items()):
+                    if batch.since + window <= when:
+                        self._release(key, when, out)
             for number, pending in sorted(self._pending.items()):
                 if pending.due > when:
                     continue
@@ -926,12 +1058,10 @@ class SimulatedCCF:
 
 @attrs.frozen
 class _Context:
-    """What answering one received interchange needs."""
+    """What answering one received interchange needs: where the replies go, and the e-mail."""
 
     interchange: Interchange
-    signer: x509.Certificate
-    reply_to: str
-    now: _dt.datetime
+    reply: _Reply
     raw: bytes = attrs.field(repr=False)
 
 
@@ -1193,9 +1323,9 @@ class SmtpCCF(_LoopbackServer):
     an :class:`~icsclient.transport.SmtpSender` --, to ``inbox`` (an :class:`SmtpInbox`,
     started and stopped with the gateway if it is not running yet), or into the Maildir
     ``maildir``.  A reply is delivered before the client's SMTP transaction completes, so
-    once a send returns its replies are there.  Re-sends happen when :meth:`tick` is
-    called (no timers).  Delivery failures are logged (``delivery-failed``) and kept in
-    :attr:`delivery_errors`.
+    once a send returns its replies are there.  Re-sends (and time batches) happen when
+    :meth:`tick` is called (no timers); :meth:`flush` delivers held batches.  Delivery
+    failures are logged (``delivery-failed``) and kept in :attr:`delivery_errors`.
     """
 
     def __init__(
@@ -1278,7 +1408,13 @@ class SmtpCCF(_LoopbackServer):
 
     def tick(self, now: _dt.datetime | None = None) -> list[bytes]:
         """Deliver the gateway's due re-sends (see :meth:`SimulatedCCF.tick`); return them."""
-        records = self.gateway.tick_records(now)
+        return self._delivered(self.gateway.tick_records(now))
+
+    def flush(self, now: _dt.datetime | None = None) -> list[bytes]:
+        """Deliver the batches the gateway holds (see :meth:`SimulatedCCF.flush`)."""
+        return self._delivered(self.gateway.flush_records(now))
+
+    def _delivered(self, records: list[Sent]) -> list[bytes]:
         self._deliver(records)
         return [s.email for s in records]
 
