@@ -32,6 +32,7 @@ from icsclient.smime import (
 )
 from icsclient.store import MemoryStore
 from icsclient.testing.ccf import (
+    Advice,
     DropReason,
     ManualClock,
     Request,
@@ -615,6 +616,82 @@ def test_batch_options_are_checked(pki: ThrowawayPKI, option: str, bad: object) 
         SimulatedCCF.for_pki(pki, **{option: bad})
 
 
+# --------------------------------------------------------------------------- advices
+
+
+def test_unsolicited_advice_reaches_the_client_and_is_resent_until_acknowledged(
+    pki: ThrowawayPKI, gateway: SimulatedCCF
+) -> None:
+    client = client_of(pki, gateway)
+    advice = Advice("PAYREC", advices=[("ADVICE", "PY0001", "Payment received")])
+    [raw] = gateway.advise(SITE, advice)
+    [sent] = gateway.sent
+    assert (sent.kind, sent.site, sent.answers, sent.to) == ("response", SITE, "", pki.client_email)
+    assert gateway.pending == [sent] and gateway.processed == []
+    assert gateway.log[-1].event == "response" and gateway.log[-1].detail == "unsolicited"
+    [interchange] = opened(pki, [raw])
+    assert (interchange.sender, interchange.recipient) == ("AAA336C", SITE)
+    assert interchange.control_reference == sent.icr and len(sent.icr) == 14
+    response = cusres(interchange)
+    assert (response.document_name, response.function) == ("PAYREC", "14")
+    assert response.outcome is Outcome.UNKNOWN and response.recipient_site == SITE
+    assert [(e.code, e.text) for e in response.errors] == [("PY0001", "Payment received")]
+
+    gateway.clock.advance(gateway.resend_after)  # type: ignore[attr-defined]
+    assert gateway.tick() == [raw]  # the same e-mail, until the ICONTRL comes
+    events = client.receive(raw)
+    [received] = [e for e in events if isinstance(e, ResponseReceived)]
+    assert (received.document_name, received.outcome) == ("PAYREC", Outcome.UNKNOWN)
+    assert (received.sender, received.icr) == ("AAA336C", sent.icr)
+    acknowledge(gateway, client, events)
+    [acked] = gateway.events("acknowledged")
+    assert acked.icr == sent.icr and gateway.pending == []
+    gateway.clock.advance(hours=5)  # type: ignore[attr-defined]
+    assert gateway.tick() == []
+
+
+def test_status_advice_about_a_report(pki: ThrowawayPKI, gateway: SimulatedCCF) -> None:
+    client = client_of(pki, gateway)
+    advice = Advice(
+        "CARST",
+        function="8",
+        reference="HAWB9",
+        version="2",
+        outcome=Outcome.ACCEPTED,
+        status="CLEAR",
+        status_text="Cleared",
+        references=[("ABT", "X1")],
+        to="Broker EDI <edi@broker.test>",
+        test=True,
+    )
+    [raw] = gateway.advise(SITE, advice)
+    assert gateway.sent[-1].to == "Broker EDI <edi@broker.test>" and gateway.sent[-1].test
+    [interchange] = opened(pki, [raw])
+    assert interchange.test
+    response = cusres(interchange)
+    assert (response.function, response.outcome_code) == ("8", "MS5203")
+    assert (response.status, response.status_text) == ("CLEAR", "Cleared")
+    assert response.references["ABT"] == ("X1",)
+    [received] = [e for e in client.receive(raw) if isinstance(e, ResponseReceived)]
+    assert (received.document_name, received.outcome) == ("CARST", Outcome.ACCEPTED)
+    assert (received.sender_reference, received.sender_version) == ("HAWB9", "2")
+
+
+def test_advice_needs_a_registered_site_with_an_address(
+    pki: ThrowawayPKI, gateway: SimulatedCCF
+) -> None:
+    with pytest.raises(ValueError, match="'AAA999Z' is not on the Client Register"):
+        gateway.advise("AAA999Z", "IDL")
+    gateway.register_client("AAA999Z", pki.ca_cert)  # a certificate with no e-mail address
+    with pytest.raises(ValueError, match="no e-mail address for site 'AAA999Z'"):
+        gateway.advise("AAA999Z", "IDL")
+    assert gateway.sent == []
+    with pytest.raises(ValueError, match="14 \\(advice\\) or 8 \\(status\\), got '11'"):
+        Advice("IDL", function="11")
+    with pytest.raises(ValueError, match="like CARST, got 'CAR ST'"):
+        Advice("CAR ST")
+
+
 # --------------------------------------------------------------------------- SMTP
 
 
@@ -674,7 +751,7 @@ def test_smtp_delivery_failure_is_recorded(pki: ThrowawayPKI) -> None:
     assert len(gateway.events("delivery-failed")) == 2
 
 
-def test_smtp_flush_delivers_the_held_batch(pki: ThrowawayPKI) -> None:
+def test_smtp_flush_and_advise_deliver(pki: ThrowawayPKI) -> None:
     gateway = SimulatedCCF.for_pki(pki, batch_size=5)
     with SmtpInbox() as inbox, serve_smtp(gateway, inbox=inbox) as server:
         server.sender().send(
@@ -683,6 +760,9 @@ def test_smtp_flush_delivers_the_held_batch(pki: ThrowawayPKI) -> None:
         assert len(inbox.messages) == 1  # the CONTRL
         [batch] = server.flush()
         assert [raw for _, _, raw in inbox.messages][1:] == [batch]
+        gateway.batch_size = 1
+        [advice] = server.advise(SITE, "IDL")
+        assert inbox.messages[-1] == (pki.gateway_email, [pki.client_email], advice)
     assert cusres(opened(pki, [batch])[0]).accepted
 
 

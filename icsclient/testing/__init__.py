@@ -9,6 +9,7 @@
 """
 
 from .ccf import (
+    Advice,
     Dropped,
     DropReason,
     LogEntry,
@@ -24,6 +25,7 @@ from .ccf import (
 from .pki import ThrowawayPKI, make_test_pki
 
 __all__ = [
+    "Advice",
     "DropReason",
     "Dropped",
     "LogEntry",

@@ -22,7 +22,9 @@ gateway sends back, in-process, with no I/O and on its own injectable clock:
 - every CUSRES interchange is re-sent by :meth:`SimulatedCCF.tick` until the client's
   ICONTRL quotes its ICR, a bounded number of times.  CONTRL is never acknowledged.
 - as Client Register settings can ask: CUSRES messages batched several to an
-  interchange (``batch_size``, ``batch_window``).
+  interchange (``batch_size``, ``batch_window``);
+- :meth:`SimulatedCCF.advise` sends an unsolicited advice (an :class:`Advice`: CARST,
+  PAYREC, IDL ...), re-sent like a response until acknowledged.
 
 :class:`SmtpCCF` runs the same gateway as a real SMTP server on loopback (``aiosmtpd``)
 and delivers its replies by SMTP or into a Maildir; :class:`SmtpInbox` is a loopback SMTP
@@ -76,6 +78,7 @@ if TYPE_CHECKING:  # aiosmtpd is needed only by the SMTP servers, and imported t
     from aiosmtpd.smtp import Envelope, Session
 
 __all__ = [
+    "Advice",
     "DropReason",
     "Dropped",
     "LogEntry",
@@ -195,7 +198,8 @@ class Sent:
 
     ``kind`` is ``"contrl"`` or ``"response"`` (a CUSRES interchange); ``site`` the client
     site it is addressed to and ``icr`` the gateway's own ICR (14 digits);
-    ``answers`` the client's ICR it answers (a batch: the ICRs, comma-separated); ``to``
+    ``answers`` the client's ICR it answers (a batch: the ICRs, comma-separated; an
+    advice: ``""``); ``to``
     the e-mail address; ``attempt`` 0 for the first sending, 1, 2 ... for re-sends;
     ``lost`` true when the loss simulation swallowed it (it was not returned).  ``email``
     is the complete e-mail and ``interchange`` the EDIFACT inside it.
@@ -346,6 +350,48 @@ class Verdict:
 
 
 _ACCEPT = Verdict()
+
+_ADVICE_FUNCTIONS = {"14": "advice", "8": "status"}
+"""The BGM functions (1225) of an unsolicited advice, with their meaning."""
+
+
+def _advice_function(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
+    if value not in _ADVICE_FUNCTIONS:
+        raise ValueError(f"an advice's function is 14 (advice) or 8 (status), got {value!r}")
+
+
+def _document_name(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
+    if not isinstance(value, str) or not value.isascii() or not value.isalnum():
+        raise ValueError(f"a document name is letters and digits like CARST, got {value!r}")
+
+
+@attrs.frozen
+class Advice:
+    """An unsolicited advice from "the ICS" (ICS rules §5.2): a CUSRES answering no request.
+
+    ``document_name`` (``CARST``, ``PAYREC``, ``IDL`` ...) and ``function`` (BGM 1225:
+    ``"14"`` advice, the default, or ``"8"`` status) head it; ``reference`` / ``version``
+    name the client's report it is about (``RFF+ABO``).  ``advices`` are ERP groups, as
+    :attr:`Verdict.errors`; ``outcome`` appends its outcome advice (``MS5203`` ...) --
+    none by default, so that the client reads :attr:`~icsclient.ics.cusres.Outcome.UNKNOWN`.
+    ``status`` / ``status_text`` become ``FTX+AHN``, ``references`` extra ``RFF``
+    segments (``("ED", "AB12345")``).  ``to`` overrides the address it goes to, ``test``
+    its UNB test indicator (default: set only in ``environment="test"``).  Send it with
+    :meth:`SimulatedCCF.advise`.
+    """
+
+    document_name: str = attrs.field(validator=_document_name)
+    function: str = attrs.field(default="14", validator=_advice_function)
+    reference: str | None = None
+    version: str | None = None
+    advices: tuple[ResponseError, ...] = attrs.field(default=(), converter=_problems)
+    outcome: Outcome | None = None
+    status: str | None = None
+    status_text: str | None = None
+    references: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=_pairs)
+    to: str | None = None
+    test: bool | None = None
+
 
 Rule = Callable[[Request], "Verdict | None"]
 """A callable deciding the verdict for a request (``None``: fall back to the defaults)."""
@@ -863,7 +909,8 @@ class SimulatedCCF:
         elif sent.attempt:
             self._log(sent.at, "resent", sent.site, sent.icr, f"attempt {sent.attempt}")
         else:
-            self._log(sent.at, sent.kind, sent.site, sent.icr, f"answers {sent.answers}")
+            detail = f"answers {sent.answers}" if sent.answers else "unsolicited"
+            self._log(sent.at, sent.kind, sent.site, sent.icr, detail)
         self.sent.append(sent)
         out.append(sent)
         return sent
@@ -934,11 +981,6 @@ class SimulatedCCF:
 
     def _cusres(self, request: Request, verdict: Verdict) -> list[Segment]:
         name = request.document_name
-        outcome = verdict.decided_outcome()
-        errors = list(verdict.errors[: MAX_ERRORS - 1])
-        if outcome in _OUTCOME_ADVICE:
-            code, text = _OUTCOME_ADVICE[outcome]
-            errors.append(ResponseError("ADVICE", code, text))
         body = [
             Segment(
                 "BGM",
@@ -955,13 +997,95 @@ class SimulatedCCF:
             body.append(
                 Segment("RFF", ("ABO", request.sender_reference, "", request.version or ""))
             )
+        return self._said(body, request.site, verdict, verdict.decided_outcome())
+
+    def _said(
+        self, body: list[Segment], site: str, verdict: Verdict, outcome: Outcome | None
+    ) -> list[Segment]:
+        """End a CUSRES ``body`` with what the ICS says: references, NAD, status, ERP, CNT.
+
+        ``outcome`` adds its outcome advice (``MS5201`` ...) after the verdict's errors.
+        """
+        errors = list(verdict.errors[: MAX_ERRORS - 1])
+        if outcome in _OUTCOME_ADVICE:
+            code, text = _OUTCOME_ADVICE[outcome]
+            errors.append(ResponseError("ADVICE", code, text))
         body.extend(Segment("RFF", (q, v)) for q, v in verdict.references)
-        body.append(Segment("NAD", "MR", request.site))
+        body.append(Segment("NAD", "MR", site))
         if verdict.status:
             body.append(Segment("FTX", "AHN", "", "", (verdict.status, verdict.status_text or "")))
         body.extend(self._groups(errors))
         body.append(Segment("CNT", ("55", str(len(errors)))))
         return body
+
+    def _advice(self, site: str, advice: Advice) -> list[Segment]:
+        name = advice.document_name
+        body = [
+            Segment(
+                "BGM",
+                (self.response_document_code, "", "", name),
+                (f"{name}{next(self._transactions):07d}", advice.version or "1"),
+                advice.function,
+            )
+        ]
+        if advice.reference:
+            body.append(Segment("RFF", ("ABO", advice.reference, "", advice.version or "")))
+        said = Verdict(
+            errors=advice.advices,
+            status=advice.status,
+            status_text=advice.status_text,
+            references=advice.references,
+        )
+        return self._said(body, site, said, advice.outcome)
+
+    # ------------------------------------------------------------------ advices
+
+    def advise(
+        self, site: str, advice: Advice | str, now: _dt.datetime | None = None
+    ) -> list[bytes]:
+        """Send ``site`` an unsolicited advice (ICS rules §5.2); return the e-mails sent.
+
+        ``advice`` is an :class:`Advice`, or just its document name (``"PAYREC"``).  It
+        goes as a CUSRES interchange with the gateway's next ICR, signed and encrypted to
+        the certificate(s) registered for ``site`` (see :meth:`register_client`), to
+        ``advice.to`` or else the e-mail address bound into the last registered
+        certificate that has one, at ``now`` (default: the clock).  It is recorded in
+        :attr:`sent` and :attr:`log` (``response``, ``unsolicited``), waits in
+        :attr:`pending` for the client's ICONTRL and is re-sent by :meth:`tick` until it
+        comes -- or, with ``batch_size`` / ``batch_window``, is held for a batch like any
+        CUSRES (then nothing is returned yet).
+
+        Raises ``ValueError`` for a site not on the Client Register or without an
+        address.
+        """
+        return [s.email for s in self.advise_records(site, advice, now)]
+
+    def advise_records(
+        self, site: str, advice: Advice | str, now: _dt.datetime | None = None
+    ) -> list[Sent]:
+        """As :meth:`advise`, returning :class:`Sent` records (with addresses)."""
+        if not isinstance(advice, Advice):
+            advice = Advice(advice)
+        to, test = advice.to, advice.test
+        with self._lock:
+            certificates = self.register.get(site)
+            if not certificates:
+                raise ValueError(
+                    f"site {site!r} is not on the Client Register: register_client() it first"
+                )
+            emails = (_certificate_email(c) for c in reversed(certificates))
+            address = to or next((e for e in emails if e), "")
+            if not address:
+                raise ValueError(
+                    f"no e-mail address for site {site!r}: none is bound into its registered "
+                    "certificates; pass to="
+                )
+            when = self.clock() if now is None else now
+            flag = self.environment == "test" if test is None else test
+            reply = _Reply(site, "", flag, certificates, address, when)
+            out: list[Sent] = []
+            self._route(self._advice(site, advice), reply, out)
+            return [s for s in out if not s.lost]
 
     def _erm(self, request: Request, verdict: Verdict) -> list[Segment]:
         message = request.message
@@ -1413,6 +1537,12 @@ class SmtpCCF(_LoopbackServer):
     def flush(self, now: _dt.datetime | None = None) -> list[bytes]:
         """Deliver the batches the gateway holds (see :meth:`SimulatedCCF.flush`)."""
         return self._delivered(self.gateway.flush_records(now))
+
+    def advise(
+        self, site: str, advice: Advice | str, now: _dt.datetime | None = None
+    ) -> list[bytes]:
+        """Deliver an unsolicited advice (see :meth:`SimulatedCCF.advise`); return it."""
+        return self._delivered(self.gateway.advise_records(site, advice, now))
 
     def _delivered(self, records: list[Sent]) -> list[bytes]:
         self._deliver(records)
