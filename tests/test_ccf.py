@@ -20,6 +20,7 @@ from icsclient.lodgement import (
     ContrlAccepted,
     Event,
     LodgementClient,
+    PlainTextReceived,
     ResponseReceived,
 )
 from icsclient.mail import compose_email, open_email
@@ -690,6 +691,56 @@ def test_advice_needs_a_registered_site_with_an_address(
         Advice("IDL", function="11")
     with pytest.raises(ValueError, match="like CARST, got 'CAR ST'"):
         Advice("CAR ST")
+
+
+# --------------------------------------------------------------------------- plain text
+
+
+def test_plain_text_responses_reach_the_client_as_text(pki: ThrowawayPKI) -> None:
+    gateway = SimulatedCCF.for_pki(pki, clock=ManualClock(pki.now), plain_text={SITE})
+    gateway.verdicts["BAD1"] = Verdict.rejected(("ERROR", "AC1234", "Consignor name missing"))
+    client = client_of(pki, gateway)
+    out = client.lodge([("CUSCAR", aircr("HAWB1")), ("CUSCAR", aircr("BAD1"))])
+    contrl_mail, accepted_mail, rejected_mail = gateway.receive(out.email)
+    client.sent(out)
+    assert contrl(opened(pki, [contrl_mail])[0]).accepted  # the CONTRL stays EDIFACT
+    assert [e.__class__ for e in client.receive(contrl_mail)] == [ContrlAccepted]
+
+    got = open_email(accepted_mail, recipient=pki.client, trust=pki.trust_for_client())
+    assert got.plain_text and got.interchange is None and got.signer == pki.gateway.certificate
+    assert " " in got.subject.text and got.subject.text.startswith("AIRCRR (response)")
+    [event] = client.receive(accepted_mail)
+    assert isinstance(event, PlainTextReceived)
+    assert event.subject == got.subject.text
+    assert event.text.splitlines()[0].endswith("HAWB1 version 1: accepted (MS5203)")
+    [event] = client.receive(rejected_mail)
+    assert isinstance(event, PlainTextReceived)
+    assert "rejected (MS5201)" in event.subject
+    assert event.text.splitlines()[1:] == [
+        "  ERROR AC1234: Consignor name missing",
+        "  ADVICE MS5201: Report rejected",
+    ]
+
+    texts = gateway.sent_of("text")
+    assert [(t.icr, t.interchange, t.answers) for t in texts] == [("", b"", "1")] * 2
+    assert texts[1].text is not None and texts[1].text.splitlines() == event.text.splitlines()
+    assert gateway.pending == [] and gateway.sent_of("response") == []
+    assert [e.event for e in gateway.log].count("text") == 2
+    gateway.clock.advance(hours=5)  # type: ignore[attr-defined]
+    assert gateway.tick() == []  # nothing a client could acknowledge, nothing re-sent
+
+
+def test_plain_text_is_per_site(pki: ThrowawayPKI, gateway: SimulatedCCF) -> None:
+    gateway.plain_text = {"AAA999Z"}  # another client asked for text
+    _, response = opened(pki, gateway.receive(mail(pki, edi(pki, 80))))
+    assert cusres(response).accepted
+    gateway.plain_text.add(SITE)
+    [text] = gateway.advise(SITE, "PAYREC")
+    got = open_email(text, recipient=pki.client, trust=pki.trust_for_client())
+    assert got.plain_text and got.text is not None and got.text.startswith("PAYREC (advice)")
+    assert len(gateway.pending) == 1  # the earlier EDIFACT response only
+    with pytest.raises(TypeError, match="plain_text is a set of client site IDs, got 'AAA676Y'"):
+        SimulatedCCF.for_pki(pki, plain_text=SITE)
 
 
 # --------------------------------------------------------------------------- SMTP

@@ -24,7 +24,9 @@ gateway sends back, in-process, with no I/O and on its own injectable clock:
 - as Client Register settings can ask: CUSRES messages batched several to an
   interchange (``batch_size``, ``batch_window``);
 - :meth:`SimulatedCCF.advise` sends an unsolicited advice (an :class:`Advice`: CARST,
-  PAYREC, IDL ...), re-sent like a response until acknowledged.
+  PAYREC, IDL ...), re-sent like a response until acknowledged;
+- a client site registered for plain-text responses (``plain_text``) gets its CUSRES as
+  signed and encrypted text e-mails with a subject containing spaces.
 
 :class:`SmtpCCF` runs the same gateway as a real SMTP server on loopback (``aiosmtpd``)
 and delivers its replies by SMTP or into a Maildir; :class:`SmtpInbox` is a loopback SMTP
@@ -60,14 +62,15 @@ from ..errors import (
     TrustError,
 )
 from ..ics.contrl import build_contrl_interchange, parse_contrl_all
-from ..ics.cusres import Outcome, ResponseError
+from ..ics.cusres import Outcome, ResponseError, parse_cusres
 from ..ics.envelope import MAX_INTERCHANGE_BYTES, SYDNEY, build_interchange
 from ..ics.names import CCF_SITE, check_icr
 from ..ics.sequence import IcrSequence
 from ..mail import ReceivedEmail, compose_email, open_email
-from ..smime import CertificateLike, Credentials, NotEncryptedError, Trust
+from ..smime import CertificateLike, Credentials, NotEncryptedError, Trust, sign_and_encrypt
 from ..smime._ids import cert_ids
 from ..smime._load import load_certificate_list
+from ..smime._mime import CRLF, b64_lines
 from ..store import MemoryStore
 from ..transport import MaildirReader, MaildirWriter, SmtpSender, TransportError
 from .pki import ThrowawayPKI
@@ -93,6 +96,9 @@ __all__ = [
 ]
 
 Clock = Callable[[], _dt.datetime]
+
+Kind = Literal["contrl", "response", "text"]
+"""What the gateway sends: a CONTRL, a CUSRES interchange or a plain-text response."""
 
 Environment = Literal["mirror", "test", "production"]
 """How the gateway treats the UNB test indicator; see :class:`SimulatedCCF`."""
@@ -196,7 +202,9 @@ class Dropped:
 class Sent:
     """An e-mail the gateway sent (or meant to send and "lost").
 
-    ``kind`` is ``"contrl"`` or ``"response"`` (a CUSRES interchange); ``site`` the client
+    ``kind`` is ``"contrl"``, ``"response"`` (a CUSRES interchange) or ``"text"`` (a
+    plain-text response: ``icr`` is ``""``, ``interchange`` empty and ``text`` the text
+    it carries; never re-sent, a client cannot acknowledge it); ``site`` the client
     site it is addressed to and ``icr`` the gateway's own ICR (14 digits);
     ``answers`` the client's ICR it answers (a batch: the ICRs, comma-separated; an
     advice: ``""``); ``to``
@@ -206,7 +214,7 @@ class Sent:
     """
 
     at: _dt.datetime
-    kind: Literal["contrl", "response"]
+    kind: Kind
     site: str
     icr: str
     answers: str
@@ -216,6 +224,7 @@ class Sent:
     test: bool = False
     attempt: int = 0
     lost: bool = False
+    text: str | None = attrs.field(default=None, repr=False)
 
 
 @attrs.frozen
@@ -227,7 +236,8 @@ class LogEntry:
     the ICS), ``acknowledged`` (an ICONTRL matched one of our responses),
     ``unmatched-acknowledgement``, ``gave-up`` (re-sends exhausted), ``violation`` (the
     client did something the rules forbid, e.g. acknowledging a CONTRL), ``held`` (a
-    CUSRES kept for a batch) and ``delivery-failed`` (SMTP mode).
+    CUSRES kept for a batch), ``text`` (a plain-text response sent) and
+    ``delivery-failed`` (SMTP mode).
     """
 
     at: _dt.datetime
@@ -419,6 +429,16 @@ def _batch_window(
         )
 
 
+def _sites(value: Iterable[str]) -> set[str]:
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise TypeError(f"plain_text is a set of client site IDs, got {value!r}")
+    sites = set(value)
+    for site in sites:
+        if not isinstance(site, str):
+            raise TypeError(f"plain_text holds client site IDs (strings), got {site!r}")
+    return sites
+
+
 def _certs(value: Iterable[CertificateLike] | CertificateLike) -> tuple[x509.Certificate, ...]:
     return load_certificate_list(value, "registered client certificate")
 
@@ -481,6 +501,14 @@ class _Batch:
     answers: list[str] = attrs.field(factory=list)
 
 
+_SUBJECT_LENGTH = 200
+
+
+def _header_text(value: str) -> str:
+    """``value`` fit for a header line: printable ASCII, anything else as ``?``."""
+    return "".join(c if " " <= c <= "~" else "?" for c in value)
+
+
 def _address(value: str | None) -> str:
     return email.utils.parseaddr(value or "")[1]
 
@@ -519,6 +547,13 @@ class SimulatedCCF:
     has passed since its first message (a time batch alone, ``batch_size`` 1, holds up
     to 999).  :meth:`flush` sends whatever is held at once; :attr:`held` counts it.
 
+    Plain-text responses (ICS rules §1, a Client Register setting per client): the sites
+    in ``plain_text`` get each CUSRES (response or advice) as an e-mail of its own,
+    signed and encrypted like any other, whose content is the response explained in
+    English (:meth:`~icsclient.ics.cusres.CusresResponse.explain`) as ``text/plain``
+    under a subject with spaces -- no interchange, no ICR, nothing to acknowledge and so
+    never re-sent or batched.  Their CONTRLs stay EDIFACT.
+
     Verdicts: ``rule(request)`` when it returns one, else ``verdicts[sender reference]``,
     else accepted.  ``lose`` (a predicate on :class:`Sent`) or :meth:`lose_next` makes
     replies vanish, to test a client's recovery.  Everything is recorded in
@@ -546,6 +581,7 @@ class SimulatedCCF:
     batch_window: _dt.timedelta | None = attrs.field(
         default=None, kw_only=True, validator=_batch_window
     )
+    plain_text: set[str] = attrs.field(factory=set, converter=_sites, kw_only=True)
 
     log: list[LogEntry] = attrs.field(factory=list, init=False, repr=False)
     dropped: list[Dropped] = attrs.field(factory=list, init=False, repr=False)
@@ -609,7 +645,7 @@ class SimulatedCCF:
             self.register[site] = (*self.register.get(site, ()), *_certs(certificates))
             self._rebuild_trust()
 
-    def lose_next(self, kind: Literal["contrl", "response", "any"] = "any", count: int = 1) -> None:
+    def lose_next(self, kind: Kind | Literal["any"] = "any", count: int = 1) -> None:
         """Lose the next ``count`` replies of ``kind`` (re-sends count as responses)."""
         with self._lock:
             self._lose_next[kind] = self._lose_next.get(kind, 0) + count
@@ -636,7 +672,7 @@ class SimulatedCCF:
         with self._lock:
             return [e for e in self.log if e.event == event]
 
-    def sent_of(self, kind: Literal["contrl", "response"]) -> list[Sent]:
+    def sent_of(self, kind: Kind) -> list[Sent]:
         """The replies of one ``kind`` actually sent (lost ones left out), in order."""
         with self._lock:
             return [s for s in self.sent if s.kind == kind and not s.lost]
@@ -870,7 +906,10 @@ class SimulatedCCF:
         self._send("response", icr, data, reply, out)
 
     def _route(self, body: list[Segment], reply: _Reply, out: list[Sent]) -> None:
-        """Send one CUSRES message as the options say: at once, or held for a batch."""
+        """Send one CUSRES message as the options say: at once, as text, or held for a batch."""
+        if self.plain_text and reply.site in self.plain_text:
+            self._send_text(body, reply, out)
+            return
         if self.batch_size == 1 and self.batch_window is None:
             self._send_cusres([body], reply, out)
             return
@@ -888,6 +927,47 @@ class SimulatedCCF:
             self._release(key, reply.now, out)
         else:
             self._log(reply.now, "held", reply.site, None, f"{len(batch.bodies)} of {limit}")
+
+    def _send_text(self, body: list[Segment], reply: _Reply, out: list[Sent]) -> None:
+        """Send one CUSRES message as a plain-text response: the message explained."""
+        text = parse_cusres(Message.create("1", "CUSRES", body)).explain()
+        subject = _header_text(text.partition("\n")[0])[:_SUBJECT_LENGTH]
+        headers = "\r\n".join(
+            (
+                f"From: {self.address}",
+                f"To: {_header_text(reply.to)}",
+                f"Subject: {subject}",
+                f"Date: {email.utils.format_datetime(reply.now)}",
+                f"Message-ID: {email.utils.make_msgid(domain=self.address.rpartition('@')[2])}",
+                "MIME-Version: 1.0",
+                "",
+            )
+        ).encode("ascii")
+        entity = (
+            b"Content-Type: text/plain; charset=utf-8" + CRLF
+            + b"Content-Transfer-Encoding: base64" + CRLF + CRLF
+            + b64_lines(text.replace("\n", "\r\n").encode("utf-8") + CRLF)
+        )  # fmt: skip
+        recipients = reply.recipients
+        raw = sign_and_encrypt(
+            entity,
+            signer=self.credentials,
+            recipients=[recipients] if isinstance(recipients, x509.Certificate) else recipients,
+            headers=headers,
+        )
+        sent = Sent(
+            at=reply.now,
+            kind="text",
+            site=reply.site,
+            icr="",
+            answers=reply.answers,
+            to=reply.to,
+            email=raw,
+            interchange=b"",
+            test=reply.test,
+            text=text,
+        )
+        self._emit(sent, out)
 
     def _batch_limit(self) -> int:
         """How many CUSRES messages fill a batch (a time batch alone: :data:`MAX_BATCH`)."""
