@@ -509,7 +509,10 @@ def _header_text(value: str) -> str:
     return "".join(c if " " <= c <= "~" else "?" for c in value)
 
 
+@functools.lru_cache(maxsize=256)
 def _address(value: str | None) -> str:
+    """The address in a From header (cached: a gateway hears from a few senders, and
+    :func:`email.utils.parseaddr` costs tens of microseconds)."""
     return email.utils.parseaddr(value or "")[1]
 
 
