@@ -18,10 +18,12 @@ from icsclient.ics.icontrl import build_icontrl
 from icsclient.lodgement import (
     AcknowledgementToSend,
     ContrlAccepted,
+    DuplicateReceived,
     Event,
     LodgementClient,
     PlainTextReceived,
     ResponseReceived,
+    Superseded,
 )
 from icsclient.mail import compose_email, open_email
 from icsclient.smime import (
@@ -676,6 +678,33 @@ def test_status_advice_about_a_report(pki: ThrowawayPKI, gateway: SimulatedCCF) 
     [received] = [e for e in client.receive(raw) if isinstance(e, ResponseReceived)]
     assert (received.document_name, received.outcome) == ("CARST", Outcome.ACCEPTED)
     assert (received.sender_reference, received.sender_version) == ("HAWB9", "2")
+
+
+def test_an_advice_about_a_report_never_supersedes_its_response(
+    pki: ThrowawayPKI, gateway: SimulatedCCF
+) -> None:
+    client = client_of(pki, gateway)
+    out = client.lodge(("CUSCAR", aircr("HAWB7")))
+    replies = gateway.receive(out.email)
+    client.sent(out)
+    for raw in replies:
+        events = client.receive(raw)
+    acknowledge(gateway, client, events)
+    gateway.clock.advance(minutes=5)  # type: ignore[attr-defined]
+    [raw] = gateway.advise(SITE, Advice("CARST", function="8", reference="HAWB7"))
+    events = client.receive(raw)
+    [received] = [e for e in events if isinstance(e, ResponseReceived)]
+    assert (received.document_name, received.sender_reference) == ("CARST", "HAWB7")
+    assert not [e for e in events if isinstance(e, Superseded)]
+    # the AIRCRR still stands: a copy of it arriving again is a duplicate, not news
+    [first_response] = [r for r in gateway.sent if r.kind == "response" and r.answers]
+    again = client.receive(first_response.email)
+    assert [type(e) for e in again if not isinstance(e, AcknowledgementToSend)] == [
+        DuplicateReceived
+    ]
+    summary = client.summary()
+    assert summary.superseded == 0
+    assert summary.responses == {Outcome.ACCEPTED: 1, Outcome.UNKNOWN: 1}
 
 
 def test_advice_needs_a_registered_site_with_an_address(

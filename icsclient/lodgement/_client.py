@@ -67,6 +67,9 @@ DUPLICATE_DETECTED = 26
 _HISTORY = 50
 """How many superseded response digests are remembered per report."""
 
+_NOT_AN_ANSWER = frozenset({"8", "14"})
+"""CUSRES functions (BGM 1225: status, advice) that tell of a report without answering it."""
+
 
 class PkiLike(Protocol):
     """What :meth:`LodgementClient.for_pki` reads from a throw-away PKI
@@ -225,7 +228,7 @@ class LodgementClient:
         self.keep_raw_email = bool(keep_raw_email)
         """Whether the inbox keeps each received e-mail beside its interchange."""
         self._responses: dict[str, Outcome] = {}
-        self._unreferenced: Counter[Outcome] = Counter()
+        self._unranked: Counter[Outcome] = Counter()
         self._superseded = 0
         self._duplicates = 0
         self._open_failures = 0
@@ -877,8 +880,10 @@ class LodgementClient:
             response=response,
         )
         reference = response.sender_reference
-        if not reference:
-            self._unreferenced[response.outcome] += 1
+        if not reference or response.function in _NOT_AN_ANSWER:
+            # Nothing to stand for, or a status report or advice (BGM 1225 8 / 14): those
+            # tell of a report but do not answer it, so they never supersede its response.
+            self._unranked[response.outcome] += 1
             return [delivered]
         incoming = ResponseArrival(
             prepared=parsed.prepared,
@@ -1010,7 +1015,7 @@ class LodgementClient:
             states[entry.state] += 1
             resends += max(entry.attempts - 1, 0)
         responses: Counter[Outcome] = Counter(self._responses.values())
-        responses.update(self._unreferenced)
+        responses.update(self._unranked)
         return LodgementSummary(
             site=self.site,
             lodged=lodged,

@@ -207,6 +207,9 @@ class ResponseReceived(Event):
 class Superseded(Event):
     """Two responses about one report arrived out of order; the newer one stands.
 
+    Only answers (BGM function 11, and ERMs) compete: a status report or advice about
+    the report (function 8 or 14) is delivered and never supersedes, nor is superseded.
+
     ``superseded`` is the (sender, ICR, message reference) of the response that no longer
     stands and ``standing`` that of the one that does.  ``ignored`` is true when the
     response just received is the older one: it was kept in the inbox but not delivered
