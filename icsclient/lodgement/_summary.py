@@ -32,7 +32,8 @@ class LodgementSummary:
     or were plain text.
 
     From this client object's lifetime only (the ledger keeps the responses, but not in a
-    form that can be counted cheaply): ``responses`` standing responses by outcome,
+    form that can be counted cheaply): ``responses`` by outcome (the standing response
+    of each report, plus every status report, advice and response naming no report),
     ``superseded`` out-of-order responses, ``duplicates`` received again and
     ``open_failures``.
     """
