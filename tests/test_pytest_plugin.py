@@ -21,13 +21,15 @@ def _plugin_args() -> list[str]:
 
 
 VENDOR_TESTS = """
+import pytest
+
 from icsclient.edifact import Segment, parse_interchange
 from icsclient.ics import build_interchange
 from icsclient.ics.contrl import parse_contrl
 from icsclient.ics.cusres import parse_cusres
 from icsclient.ics.icontrl import build_icontrl
 from icsclient.mail import compose_email, open_email
-from icsclient.testing.ccf import Verdict
+from icsclient.testing.ccf import DropReason, Verdict
 
 
 def lodge(pki, icr, reference="HAWB1"):
@@ -85,13 +87,64 @@ def test_over_smtp(ccf_smtp, ics_pki):
     kinds = [read(ics_pki, raw).messages[0].type for _, raw in reader]
     assert kinds == ["CONTRL", "CUSRES"]
     assert [e.event for e in ccf_smtp.gateway.log][-1] == "response"
+
+
+@pytest.mark.ccf(max_interchange_bytes=100)
+def test_a_marker_sets_the_gateway_options(ccf, ics_pki):
+    assert ccf.max_interchange_bytes == 100
+    assert ccf.receive(lodge(ics_pki, 1)) == []
+    assert [d.reason for d in ccf.dropped] == [DropReason.TOO_LARGE]
+
+
+@pytest.mark.ccf(batch_size=2)
+class TestBatchedResponses:
+    def test_over_smtp(self, ccf_smtp, ics_pki):
+        for icr in (1, 2):
+            ccf_smtp.sender().send(
+                lodge(ics_pki, icr, f"HAWB{icr}"),
+                mail_from=ics_pki.client_email,
+                rcpt_to=ics_pki.gateway_email,
+            )
+        got = [read(ics_pki, raw) for _, raw in ccf_smtp.inbox.reader()]
+        assert sorted([m.type for m in i.messages] for i in got) == [
+            ["CONTRL"],
+            ["CONTRL"],
+            ["CUSRES", "CUSRES"],
+        ]
+
+    def test_in_process(self, ccf):
+        assert ccf.batch_size == 2
 """
 
 
 def test_fixtures_in_a_vendor_suite(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_vendor=VENDOR_TESTS)
+    result = pytester.runpytest(*_plugin_args(), "-q", "--strict-markers")
+    result.assert_outcomes(passed=7)
+
+
+def test_a_bad_marker_option_is_named(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_vendor="""
+import pytest
+
+@pytest.mark.ccf(batch_size=0)
+def test_bad_option(ccf):
+    pass
+
+@pytest.mark.ccf(batchsize=2)
+def test_misspelt_option(ccf):
+    pass
+"""
+    )
     result = pytester.runpytest(*_plugin_args(), "-q")
-    result.assert_outcomes(passed=4)
+    result.assert_outcomes(errors=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*ValueError: @pytest.mark.ccf options {'batch_size': 0}: batch_size must be*",
+            "*TypeError: @pytest.mark.ccf options {'batchsize': 2}:*batchsize*",
+        ]
+    )
 
 
 def test_fixtures_are_documented(pytester: pytest.Pytester) -> None:

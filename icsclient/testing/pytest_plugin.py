@@ -13,6 +13,12 @@ makes the fixtures available in every test suite (or load it explicitly with
     the same gateway served on loopback SMTP, replying by SMTP into a loopback inbox that
     delivers into a Maildir.
 
+Both gateways take their options from a ``ccf`` marker on the test (or its class or
+module): ``@pytest.mark.ccf(batch_size=3, plain_text={"AAA676Y"})`` passes
+``batch_size=3, plain_text={"AAA676Y"}`` to :meth:`SimulatedCCF.for_pki
+<icsclient.testing.SimulatedCCF.for_pki>`, to try a Client Register setting (batching,
+plain-text responses), ``environment="production"``, ``max_interchange_bytes``, ...
+
 The SMTP fixture needs ``aiosmtpd`` (the ``test`` extra); the others do not.
 """
 
@@ -43,12 +49,29 @@ def ics_pki() -> ThrowawayPKI:
     return make_test_pki()
 
 
-def _gateway(pki: ThrowawayPKI) -> SimulatedCCF:
-    return SimulatedCCF.for_pki(pki, clock=ManualClock(pki.now))
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "ccf(**options): options for the simulated CCF of the ccf and ccf_smtp fixtures "
+        "(SimulatedCCF.for_pki keyword arguments, e.g. batch_size=3)",
+    )
+
+
+def _gateway(pki: ThrowawayPKI, request: pytest.FixtureRequest) -> SimulatedCCF:
+    """The gateway for one test, with the options of its closest ``ccf`` marker."""
+    marker = request.node.get_closest_marker("ccf")
+    if marker is None:
+        return SimulatedCCF.for_pki(pki, clock=ManualClock(pki.now))
+    if marker.args:
+        raise TypeError(f"@pytest.mark.ccf takes keyword options only, got {marker.args!r}")
+    try:
+        return SimulatedCCF.for_pki(pki, **{"clock": ManualClock(pki.now), **marker.kwargs})
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"@pytest.mark.ccf options {marker.kwargs!r}: {exc}") from None
 
 
 @pytest.fixture
-def ccf(ics_pki: ThrowawayPKI) -> SimulatedCCF:
+def ccf(ics_pki: ThrowawayPKI, request: pytest.FixtureRequest) -> SimulatedCCF:
     """A fresh in-process simulated CCF for one test, wired to ``ics_pki``.
 
     ``ccf.receive(raw_email)`` returns the e-mails it sends back (CONTRL, CUSRES);
@@ -58,13 +81,16 @@ def ccf(ics_pki: ThrowawayPKI) -> SimulatedCCF:
     client certificate.  Configure answers with ``ccf.verdicts[sender_reference] =
     Verdict.rejected(("ERROR", "AC1234", "text"))`` or a ``ccf.rule``; make replies
     vanish with ``ccf.lose_next("contrl")``.  Assert on ``ccf.log``, ``ccf.sent``,
-    ``ccf.dropped``, ``ccf.processed`` and ``ccf.pending``.
+    ``ccf.dropped``, ``ccf.processed`` and ``ccf.pending``.  Options for it (batching,
+    plain-text sites, ``environment`` ...) come from a ``@pytest.mark.ccf(...)`` marker.
     """
-    return _gateway(ics_pki)
+    return _gateway(ics_pki, request)
 
 
 @pytest.fixture
-def ccf_smtp(ics_pki: ThrowawayPKI, tmp_path: Path) -> Iterator[SmtpCCF]:
+def ccf_smtp(
+    ics_pki: ThrowawayPKI, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[SmtpCCF]:
     """A simulated CCF served on loopback SMTP (127.0.0.1, a free port) for one test.
 
     Send to ``ccf_smtp.host`` / ``ccf_smtp.port`` (``ccf_smtp.sender()`` gives a ready
@@ -73,8 +99,9 @@ def ccf_smtp(ics_pki: ThrowawayPKI, tmp_path: Path) -> Iterator[SmtpCCF]:
     ``ccf_smtp.inbox.reader()`` (a :class:`~icsclient.transport.MaildirReader`).  Replies
     are in the Maildir by the time a send returns.  The gateway itself is
     ``ccf_smtp.gateway`` (as the ``ccf`` fixture: clock, verdicts, log); ``ccf_smtp.tick()``
-    delivers the due re-sends.  Both servers stop when the test ends.
+    delivers the due re-sends.  Both servers stop when the test ends.  A
+    ``@pytest.mark.ccf(...)`` marker sets the gateway's options, as for ``ccf``.
     """
     inbox = SmtpInbox(tmp_path / "inbox")
-    with SmtpCCF(_gateway(ics_pki), inbox=inbox) as server:
+    with SmtpCCF(_gateway(ics_pki, request), inbox=inbox) as server:
         yield server
