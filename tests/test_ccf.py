@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import datetime as _dt
+import email
 import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from icsclient.edifact import Interchange, Segment, parse_interchange
+from icsclient.errors import BuildError
 from icsclient.ics import MAX_INTERCHANGE_BYTES, build_interchange
 from icsclient.ics.contrl import ContrlReport, parse_contrl
 from icsclient.ics.cusres import CusresResponse, Outcome, parse_cusres, parse_cusres_all
@@ -768,6 +770,9 @@ def test_plain_text_is_per_site(pki: ThrowawayPKI, gateway: SimulatedCCF) -> Non
     got = open_email(text, recipient=pki.client, trust=pki.trust_for_client())
     assert got.plain_text and got.text is not None and got.text.startswith("PAYREC (advice)")
     assert len(gateway.pending) == 1  # the earlier EDIFACT response only
+    assert email.message_from_bytes(text)["To"] == pki.client_email
+    with pytest.raises(BuildError, match="reply address 'x y@z.test' is not a valid e-mail"):
+        gateway.advise(SITE, Advice("PAYREC", to="x y@z.test"))
     with pytest.raises(TypeError, match="plain_text is a set of client site IDs, got 'AAA676Y'"):
         SimulatedCCF.for_pki(pki, plain_text=SITE)
 

@@ -66,7 +66,7 @@ from ..ics.cusres import Outcome, ResponseError, parse_cusres
 from ..ics.envelope import MAX_INTERCHANGE_BYTES, SYDNEY, build_interchange
 from ..ics.names import CCF_SITE, check_icr
 from ..ics.sequence import IcrSequence
-from ..mail import ReceivedEmail, compose_email, open_email
+from ..mail import ReceivedEmail, _check_address, _format_date, compose_email, open_email
 from ..smime import CertificateLike, Credentials, NotEncryptedError, Trust, sign_and_encrypt
 from ..smime._ids import cert_ids
 from ..smime._load import load_certificate_list
@@ -938,9 +938,9 @@ class SimulatedCCF:
         headers = "\r\n".join(
             (
                 f"From: {self.address}",
-                f"To: {_header_text(reply.to)}",
+                f"To: {_check_address(reply.to, 'the reply address')}",
                 f"Subject: {subject}",
-                f"Date: {email.utils.format_datetime(reply.now)}",
+                f"Date: {_format_date(reply.now)}",
                 f"Message-ID: {email.utils.make_msgid(domain=self.address.rpartition('@')[2])}",
                 "MIME-Version: 1.0",
                 "",
