@@ -184,9 +184,10 @@ def compose_email(
     The subject (``<creator>_<ICR>_<recipient>``) and the attachment name
     (``<creator>_<ICR>.edi`` to the CCF; ``<recipient>_<ICR>.edi`` when the CCF, or a
     simulation of it, is the sender) come from the interchange's UNB.  The interchange is signed
-    by ``signer`` (detached; ``digest`` SHA-256 by default, ``rsa_padding`` PKCS#1 v1.5 or
-    PSS; EC keys sign with ECDSA) and then encrypted to the ``gateway`` certificate(s)
-    (``cipher`` AES-256-CBC by default) -- and to the signer's own certificate too with
+    by ``signer`` (detached; ``digest`` SHA-256 by default, ``"sha1"`` with ``cipher=
+    "tripledes_3key"`` for a legacy peer; ``rsa_padding`` PKCS#1 v1.5 or PSS; EC keys sign
+    with ECDSA) and then encrypted to the ``gateway`` certificate(s) (``cipher``
+    AES-256-CBC by default) -- and to the signer's own certificate too with
     ``copy_to_self``, so an archived sent copy can be read back.  ``date`` (aware;
     default now) and ``message_id`` (default generated) fill those headers.
 

@@ -254,6 +254,8 @@ def test_trust_arguments(pki: ThrowawayPKI, tmp_path: Path) -> None:
         {"recipient_id": "key_id"},
         {"digest": "sha384"},
         {"digest": "sha512", "rsa_padding": "pss"},
+        {"digest": "sha1", "cipher": "tripledes_3key"},  # a legacy peer
+        {"digest": "sha1", "rsa_padding": "pss"},
     ],
     ids=repr,
 )
@@ -526,6 +528,6 @@ def test_random_envelope_bytes_never_crash_the_decryptor(pki: ThrowawayPKI) -> N
 def test_hash_choice_in_signature_digest(pki: ThrowawayPKI) -> None:
     der = sign_detached(ENTITY, pki.client, digest="sha384")
     assert verify_signed_data(der, ENTITY).digest == "sha384"
-    with pytest.raises(BuildError):
+    with pytest.raises(BuildError, match="sha256, sha384, sha512 or sha1, not 'md5'"):
         sign_detached(ENTITY, pki.client, digest="md5")  # type: ignore[arg-type]
     assert hashes.SHA384().name == "sha384"

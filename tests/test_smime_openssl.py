@@ -188,6 +188,8 @@ OUTBOUND = {
     "aes128": {"cipher": "aes128_cbc"},
     "sha512_pss": {"digest": "sha512", "rsa_padding": "pss"},
     "sha384": {"digest": "sha384"},
+    "sha1_des3": {"digest": "sha1", "cipher": "tripledes_3key"},  # a legacy peer
+    "sha1_pss": {"digest": "sha1", "rsa_padding": "pss"},
     "des3_oaep": {"cipher": "tripledes_3key", "key_transport": "rsaes_oaep"},
     "aes256_gcm": {"cipher": "aes256_gcm"},
     "aes192": {"cipher": "aes192_cbc"},

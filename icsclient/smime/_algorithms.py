@@ -11,8 +11,12 @@ from typing import Literal, TypeAlias
 import attrs
 from cryptography.hazmat.primitives import hashes
 
-DigestName: TypeAlias = Literal["sha256", "sha384", "sha512"]
-"""Digest algorithms we sign with (SHA-1 and SHA-224 are accepted on input only)."""
+DigestName: TypeAlias = Literal["sha256", "sha384", "sha512", "sha1"]
+"""Digest algorithms we sign with; SHA-256 is the default.
+
+SHA-1 is there for legacy peers only (ICS rules: the caller may choose 3DES/SHA-1 for
+them); SHA-224 is accepted on input only.
+"""
 
 RsaPadding: TypeAlias = Literal["pkcs1v15", "pss"]
 """RSA signature padding: PKCS#1 v1.5 (the default) or PSS (salt length = digest length)."""

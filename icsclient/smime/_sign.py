@@ -134,8 +134,8 @@ class DetachedSigner:
         digest: DigestName = "sha256",
         rsa_padding: RsaPadding = "pkcs1v15",
     ) -> None:
-        if digest not in ("sha256", "sha384", "sha512"):
-            raise BuildError(f"digest must be sha256, sha384 or sha512, not {digest!r}")
+        if digest not in ("sha256", "sha384", "sha512", "sha1"):
+            raise BuildError(f"digest must be sha256, sha384, sha512 or sha1, not {digest!r}")
         if rsa_padding not in ("pkcs1v15", "pss"):
             raise BuildError(f"rsa_padding must be 'pkcs1v15' or 'pss', not {rsa_padding!r}")
         key = signer.private_key
