@@ -2,9 +2,9 @@
 
 The fast path (``pkcs7_decrypt_der``) handles DER EnvelopedData with AES-128/256-CBC and
 RSA PKCS#1 v1.5 key transport to a recipient named by issuer and serial number.  Anything
-else -- BER indefinite-length encodings, 3DES, DES, AES-192, AES-GCM AuthEnvelopedData,
-RSA-OAEP, recipients named by subject key identifier -- is parsed with asn1crypto and
-decrypted with ``cryptography``'s primitives.
+else -- BER indefinite-length encodings, 3DES, DES, RC2-128, AES-192, AES-GCM
+AuthEnvelopedData, RSA-OAEP, recipients named by subject key identifier -- is parsed with
+asn1crypto and decrypted with ``cryptography``'s primitives.
 
 Every failure, whatever its cause (garbage, no matching recipient, wrong key, bad padding,
 bad tag), raises the same :class:`~icsclient.errors.DecryptionError` with the same message,
@@ -14,10 +14,12 @@ so the error is no padding oracle.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import attrs
 from asn1crypto import algos, cms, core  # type: ignore[import-untyped, unused-ignore]
 from cryptography import x509
+from cryptography.hazmat.decrepit.ciphers import algorithms as decrepit
 from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.primitives import padding as sym_padding
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
@@ -35,6 +37,10 @@ GENERIC_MESSAGE = "the e-mail could not be decrypted with the given recipient cr
 
 _FAST_CIPHERS = ("aes128_cbc", "aes256_cbc")
 _CBC_KEY_LENGTHS = {"des": 8, **{k: v[0] for k, v in CIPHERS.items()}}
+_RC2: Any = getattr(decrepit, "RC2", None)
+"""cryptography's RC2 (128-bit keys only), where this version of it has one."""
+_RC2_128 = 58
+"""RC2CBCParameter version for 128 effective key bits (RFC 8018, B.2.3)."""
 
 
 @attrs.frozen
@@ -297,17 +303,26 @@ def _content_octets(eci: cms.EncryptedContentInfo) -> bytes:
 
 
 def _decrypt_cbc(eci: cms.EncryptedContentInfo, cipher: str, cek: bytes) -> bytes:
-    """Decrypt AES/3DES/DES-CBC content and strip its PKCS#7 padding."""
-    if cipher not in _CBC_KEY_LENGTHS or cipher.endswith("_gcm"):
-        raise ValueError("unsupported content encryption")
-    if len(cek) != _CBC_KEY_LENGTHS[cipher]:
-        raise ValueError("content-encryption key of the wrong length")
-    iv = eci["content_encryption_algorithm"]["parameters"].native
-    block: type[algorithms.AES] | type[TripleDES]
-    if cipher.startswith("aes"):
-        block = algorithms.AES
+    """Decrypt AES/3DES/DES/RC2-CBC content and strip its PKCS#7 padding.
+
+    RC2 (what old S/MIME clients used) only with 128 effective key bits, as OpenSSL's
+    ``-rc2`` writes it: cryptography's RC2 takes no other key size, so RC2-40 and RC2-64
+    fail like any envelope that cannot be decrypted.
+    """
+    parameters = eci["content_encryption_algorithm"]["parameters"]
+    block: Any
+    if cipher == "rc2":
+        if _RC2 is None or parameters["rc2_parameter_version"].native != _RC2_128:
+            raise ValueError("unsupported RC2 key size")
+        if len(cek) != 16:
+            raise ValueError("content-encryption key of the wrong length")
+        block, iv = _RC2, parameters["iv"].native
     else:
-        block = TripleDES
+        if cipher not in _CBC_KEY_LENGTHS or cipher.endswith("_gcm"):
+            raise ValueError("unsupported content encryption")
+        if len(cek) != _CBC_KEY_LENGTHS[cipher]:
+            raise ValueError("content-encryption key of the wrong length")
+        block, iv = (algorithms.AES if cipher.startswith("aes") else TripleDES), parameters.native
     if not isinstance(iv, bytes) or len(iv) * 8 != block.block_size:
         raise ValueError("bad IV")
     decryptor = Cipher(block(cek), modes.CBC(iv)).decryptor()

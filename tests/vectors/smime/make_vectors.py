@@ -309,6 +309,14 @@ def main() -> None:
             note="legacy openssl smime: SHA-1 signature, 3DES envelope",
             expect={"digest": "sha1", "content_encryption": "tripledes_3key"},
         )
+        make(
+            "rc2",
+            sign=[*detached, "-md", "sha1"],
+            encrypt=["-provider", "legacy", "-provider", "default", "-rc2"],
+            note="an old client's algorithms: RC2-CBC (128-bit) envelope, SHA-1 signature "
+            "(fallback; OpenSSL 3 makes RC2 only with its legacy provider)",
+            expect={"digest": "sha1", "content_encryption": "rc2"},
+        )
 
     # a PKCS#12 bundle as OpenSSL makes it (AES-256 PBES2 by default in 3.x)
     run(
