@@ -2,9 +2,10 @@
 
 ``cryptography`` does the heavy lifting (signing, AES-CBC envelopes, the fast decryption
 path, every primitive); asn1crypto covers what it cannot do: verifying CMS signatures and
-decrypting the envelope variants real gateways send (BER, 3DES, AES-192, AES-GCM,
-RSA-OAEP, recipients named by key identifier).  The MIME around the DER is written and
-read here on bytes, CRLF everywhere.
+decrypting the envelope variants real gateways and old clients send (BER, 3DES, RC2-128,
+AES-192, AES-GCM, RSA-OAEP, recipients named by key identifier).  Outgoing mail defaults to
+AES-256-CBC and SHA-256; 3DES and SHA-1 are there for legacy peers.  The MIME around the
+DER is written and read here on bytes, CRLF everywhere.
 
 Most users need only :class:`Credentials` and :class:`Trust`, and
 :func:`icsclient.mail.compose_email` / :func:`icsclient.mail.open_email` on top.
