@@ -19,8 +19,7 @@ from typing import Any
 import attrs
 from asn1crypto import algos, cms, core  # type: ignore[import-untyped, unused-ignore]
 from cryptography import x509
-from cryptography.hazmat.decrepit.ciphers import algorithms as decrepit
-from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
+from cryptography.hazmat.decrepit.ciphers.algorithms import RC2, TripleDES
 from cryptography.hazmat.primitives import padding as sym_padding
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -37,8 +36,6 @@ GENERIC_MESSAGE = "the e-mail could not be decrypted with the given recipient cr
 
 _FAST_CIPHERS = ("aes128_cbc", "aes256_cbc")
 _CBC_KEY_LENGTHS = {"des": 8, **{k: v[0] for k, v in CIPHERS.items()}}
-_RC2: Any = getattr(decrepit, "RC2", None)
-"""cryptography's RC2 (128-bit keys only), where this version of it has one."""
 _RC2_128 = 58
 """RC2CBCParameter version for 128 effective key bits (RFC 8018, B.2.3)."""
 
@@ -312,11 +309,11 @@ def _decrypt_cbc(eci: cms.EncryptedContentInfo, cipher: str, cek: bytes) -> byte
     parameters = eci["content_encryption_algorithm"]["parameters"]
     block: Any
     if cipher == "rc2":
-        if _RC2 is None or parameters["rc2_parameter_version"].native != _RC2_128:
+        if parameters["rc2_parameter_version"].native != _RC2_128:
             raise ValueError("unsupported RC2 key size")
         if len(cek) != 16:
             raise ValueError("content-encryption key of the wrong length")
-        block, iv = _RC2, parameters["iv"].native
+        block, iv = RC2, parameters["iv"].native
     else:
         if cipher not in _CBC_KEY_LENGTHS or cipher.endswith("_gcm"):
             raise ValueError("unsupported content encryption")
