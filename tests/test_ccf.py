@@ -567,6 +567,22 @@ def test_batch_by_count_sends_one_interchange_and_takes_one_icontrl(pki: Throwaw
     assert gateway.tick() == []
 
 
+def test_a_batch_is_cut_before_it_passes_the_size_limit(pki: ThrowawayPKI) -> None:
+    limit = 600  # a lodgement here is 156 bytes, a batch of three responses 767
+    gateway = SimulatedCCF.for_pki(
+        pki, clock=ManualClock(pki.now), batch_size=5, max_interchange_bytes=limit
+    )
+    for icr in range(1, 6):
+        gateway.receive(mail(pki, edi(pki, icr, aircr(f"HAWB{icr}"))))
+    gateway.flush()
+    sent = gateway.sent_of("response")
+    assert len(sent) > 1 and all(len(s.interchange) <= limit for s in sent)
+    interchanges = opened(pki, [s.email for s in sent])
+    references = [r.sender_reference for i in interchanges for r in parse_cusres_all(i)]
+    assert references == [f"HAWB{n}" for n in range(1, 6)]
+    assert gateway.held == {}
+
+
 def test_batch_window_is_sent_by_tick(pki: ThrowawayPKI) -> None:
     window = _dt.timedelta(minutes=5)
     clock = ManualClock(pki.now)

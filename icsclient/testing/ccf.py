@@ -51,6 +51,7 @@ from cryptography import x509
 
 from ..edifact.envelope import Finding, Interchange, Message, parse_interchange
 from ..edifact.segment import Segment
+from ..edifact.serializer import serialize_segment
 from ..errors import (
     BuildError,
     DecryptionError,
@@ -487,6 +488,10 @@ class _Reply(NamedTuple):
     now: _dt.datetime
 
 
+_ENVELOPE_BYTES = 256
+"""More than UNA, UNB and UNZ take in a CCF interchange."""
+
+
 @attrs.define
 class _Batch:
     """CUSRES messages held for one client site (and test indicator) until sent together.
@@ -499,6 +504,13 @@ class _Batch:
     reply: _Reply
     bodies: list[list[Segment]] = attrs.field(factory=list)
     answers: list[str] = attrs.field(factory=list)
+    size: int = _ENVELOPE_BYTES
+    """The bytes its interchange will take, about (UNA, UNB and UNZ counted generously)."""
+
+
+def _message_bytes(body: list[Segment]) -> int:
+    """The bytes a CUSRES message with ``body`` takes in an interchange (UNH/UNT about)."""
+    return sum(len(serialize_segment(segment)) for segment in body) + 64
 
 
 _SUBJECT_LENGTH = 200
@@ -548,7 +560,9 @@ class SimulatedCCF:
     (logged ``held``) until *n* are waiting and then sent as one interchange; with
     ``batch_window`` (at most 10 minutes) :meth:`tick` also sends a batch once that long
     has passed since its first message (a time batch alone, ``batch_size`` 1, holds up
-    to 999).  :meth:`flush` sends whatever is held at once; :attr:`held` counts it.
+    to 999).  A message that would take a batch past ``max_interchange_bytes`` sends the
+    batch first and starts the next.  :meth:`flush` sends whatever is held at once;
+    :attr:`held` counts it.
 
     Plain-text responses (ICS rules §1, a Client Register setting per client): the sites
     in ``plain_text`` get each CUSRES (response or advice) as an e-mail of its own,
@@ -917,12 +931,17 @@ class SimulatedCCF:
             self._send_cusres([body], reply, out)
             return
         key = (reply.site, reply.test)
+        size = _message_bytes(body)
         batch = self._held.get(key)
+        if batch is not None and batch.size + size > self.max_interchange_bytes:
+            self._release(key, reply.now, out)  # full by size: send it, start the next
+            batch = None
         if batch is None:
             batch = self._held[key] = _Batch(reply.now, reply)
         else:  # the batch goes to wherever the latest reply would
             batch.reply = reply
         batch.bodies.append(body)
+        batch.size += size
         if reply.answers and reply.answers not in batch.answers:
             batch.answers.append(reply.answers)
         limit = self._batch_limit()
