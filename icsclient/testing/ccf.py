@@ -67,7 +67,14 @@ from ..ics.cusres import Outcome, ResponseError, parse_cusres
 from ..ics.envelope import MAX_INTERCHANGE_BYTES, SYDNEY, build_interchange
 from ..ics.names import CCF_SITE, check_icr
 from ..ics.sequence import IcrSequence
-from ..mail import ReceivedEmail, _check_address, _format_date, compose_email, open_email
+from ..mail import (
+    ReceivedEmail,
+    _check_address,
+    _check_message_id,
+    _format_date,
+    compose_email,
+    open_email,
+)
 from ..smime import CertificateLike, Credentials, NotEncryptedError, Trust, sign_and_encrypt
 from ..smime._ids import cert_ids
 from ..smime._load import load_certificate_list
@@ -960,7 +967,7 @@ class SimulatedCCF:
                 f"To: {_check_address(reply.to, 'the reply address')}",
                 f"Subject: {subject}",
                 f"Date: {_format_date(reply.now)}",
-                f"Message-ID: {email.utils.make_msgid(domain=self.address.rpartition('@')[2])}",
+                f"Message-ID: {_check_message_id(None, self.address)}",
                 "MIME-Version: 1.0",
                 "",
             )
