@@ -682,7 +682,7 @@ def test_a_writer_waits_for_another_process(tmp_path: Path) -> None:
 
 
 def _after_fork(store: SqliteStore, before: Any, out: Any) -> None:
-    from icsclient import store as module
+    from icsclient.store import _sqlite as module
 
     n = store.allocate_icr(SITE)
     out.put((n, store._conn is not before, any(c is before for c in module._abandoned)))
@@ -704,7 +704,7 @@ def test_a_forked_child_opens_its_own_connection(tmp_path: Path) -> None:
 
 
 def test_a_changed_pid_is_noticed_without_the_fork_hook(tmp_path: Path) -> None:
-    from icsclient import store as module
+    from icsclient.store import _sqlite as module
 
     store = SqliteStore(tmp_path / "l.db")
     before = store._conn
