@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -83,3 +84,23 @@ def test_a_v1_ledger_keeps_every_inbox_and_quarantine_entry(
             row["reason"],
             row["raw"],
         )
+
+
+def test_a_v1_ledger_is_upgraded_to_v2_in_place(
+    v1: Path, manifest: dict[str, list[dict[str, Any]]]
+) -> None:
+    with SqliteStore(v1) as store:
+        site = manifest["icr_sequence"][0]["site"]
+        entries = {e.icr: e for e in store.outbox()}
+        icontrls = {icr for icr, e in entries.items() if e.is_acknowledgement}
+        assert icontrls == {"2", "4", "7", "8", "14"}
+        assert all(e.kind == "CUSCAR" for icr, e in entries.items() if icr not in icontrls)
+        assert entries["14"].acknowledges == ("AAA336C", "00000000000011")
+        assert all(entries[icr].acknowledges is not None for icr in icontrls)
+        moved = {r.reference: r for r in store.responses(site)}
+        assert sorted(moved) == ["BAD1", "HAWB1", "HAWB2", "HAWB7"]
+        assert moved["BAD1"].outcome == "rejected" and moved["HAWB2"].history
+        assert all(store.get_meta(m["key"]) is None for m in manifest["meta"])
+        assert store.counts(site) == {}
+    with sqlite3.connect(v1) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 2

@@ -23,7 +23,7 @@ raises :class:`~icsclient.errors.StoreError`; an invalid site ID or ICR number r
 
 from ._base import Store
 from ._memory import MemoryStore
-from ._model import InboxEntry, OutboxEntry, OutboxState, QuarantineEntry
+from ._model import InboxEntry, OutboxEntry, OutboxState, QuarantineEntry, StandingResponse
 from ._sqlite import SqliteStore
 
 __all__ = [
@@ -33,5 +33,6 @@ __all__ = [
     "OutboxState",
     "QuarantineEntry",
     "SqliteStore",
+    "StandingResponse",
     "Store",
 ]

@@ -8,15 +8,20 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timezone
 from typing import Any, TypeVar
 
+import attrs
+
 from ..errors import BuildError, StoreError
 from ..ics.names import check_site_id
 from ..ics.sequence import check_icr_number, format_icr
-from ._model import InboxEntry, OutboxEntry, OutboxState, QuarantineEntry
+from ._model import InboxEntry, OutboxEntry, OutboxState, QuarantineEntry, StandingResponse
 
 _E = TypeVar("_E")
 _S = TypeVar("_S", bound="Store")
 _Change = Callable[[OutboxState, int], "dict[str, Any]"]
 """Computes the outbox columns to update from the current state and attempts."""
+
+
+_CHANGEABLE = frozenset({"state", "attempts", "updated", "last_sent", "next_resend", "detail"})
 
 
 def _utc(when: object, what: str) -> datetime:
@@ -111,6 +116,8 @@ class Store(abc.ABC):
         now: datetime,
         pad: bool = False,
         message_count: int = 1,
+        kind: str | None = None,
+        acknowledges: tuple[str, str] | None = None,
     ) -> OutboxEntry:
         """Allocate the next ICR of ``site``, build the interchange with it and queue it: atomic.
 
@@ -121,7 +128,13 @@ class Store(abc.ABC):
         recorded, the sequence does not advance and the exception propagates unchanged.  After
         a crash at any point either the outbox holds the entry with that ICR or the sequence
         did not advance.  Returns the new :attr:`OutboxState.QUEUED` entry.
+
+        ``kind`` (the first message type) and ``acknowledges`` (for an ICONTRL: the sender
+        and ICR it acknowledges) are kept with the entry as given.
         """
+        kind = _text(kind, "kind")
+        if acknowledges is not None:
+            acknowledges = (_key(acknowledges[0], "sender"), _key(acknowledges[1], "icr"))
         check_site_id(site)
         created = _utc(now, "now")
         if isinstance(message_count, bool) or not isinstance(message_count, int):
@@ -150,6 +163,8 @@ class Store(abc.ABC):
                 last_sent=None,
                 next_resend=None,
                 detail=None,
+                kind=kind,
+                acknowledges=acknowledges,
             )
 
         return self._allocate_with(site, make)
@@ -183,6 +198,34 @@ class Store(abc.ABC):
             "set_email",
             lambda state, attempts: {"email": data},
         )
+
+    def update_outbox(
+        self,
+        site: str,
+        icr: str,
+        change: Callable[[OutboxState, int], Mapping[str, Any]],
+        *,
+        op: str = "update_outbox",
+    ) -> None:
+        """Change an outbox entry as ``change(state, attempts)`` says, atomically.
+
+        ``change`` receives the entry's current state and attempts, read inside the write
+        transaction, and returns the columns to write (``state``, ``attempts``, ``updated``,
+        ``last_sent``, ``next_resend``, ``detail``); an empty mapping writes nothing.  The
+        store decides nothing: the lodgement client's state machine
+        (``icsclient.lodgement._state``) makes every ``change`` it passes here.
+        """
+
+        def checked(state: OutboxState, attempts: int) -> dict[str, Any]:
+            values = dict(change(state, attempts))
+            unknown = set(values) - _CHANGEABLE
+            if unknown:
+                raise StoreError(f"{op}: cannot change outbox column(s) {sorted(unknown)}")
+            if "state" in values:
+                values["state"] = _state(values["state"])
+            return values
+
+        self._update_outbox(_key(site, "site"), _key(icr, "icr"), op, checked)
 
     def mark_sent(
         self,
@@ -364,6 +407,40 @@ class Store(abc.ABC):
         """Entries received but not yet processed, in arrival order (recovery after a crash)."""
         return self._list_inbox("unprocessed", "processed")
 
+    # ------------------------------------------------------------------ responses, counters
+
+    def get_response(self, site: str, reference: str) -> StandingResponse | None:
+        """The response standing for report ``reference`` of ``site``, or ``None``."""
+        return self._get_response(_key(site, "site"), _key(reference, "reference"))
+
+    def put_response(self, response: StandingResponse) -> None:
+        """Keep ``response`` as the one standing for its report, replacing any before it."""
+        if not isinstance(response, StandingResponse):
+            raise StoreError(f"put_response takes a StandingResponse, not {type(response)!r}")
+        _key(response.site, "site")
+        _key(response.reference, "reference")
+        self._put_response(
+            attrs.evolve(
+                response,
+                arrived=_utc(response.arrived, "arrived"),
+                prepared=_opt_utc(response.prepared, "prepared"),
+            )
+        )
+
+    def responses(self, site: str) -> list[StandingResponse]:
+        """Every standing response of ``site``, in the order their reports were first answered."""
+        return self._responses(_key(site, "site"))
+
+    def add_count(self, site: str, name: str, by: int = 1) -> None:
+        """Add ``by`` to the counter ``name`` of ``site`` (a counter starts at 0)."""
+        if isinstance(by, bool) or not isinstance(by, int):
+            raise StoreError(f"add_count: by must be an integer, got {by!r}")
+        self._add_count(_key(site, "site"), _key(name, "name"), by)
+
+    def counts(self, site: str) -> dict[str, int]:
+        """Every counter of ``site`` by name (those never added to are absent)."""
+        return self._counts(_key(site, "site"))
+
     # ------------------------------------------------------------------ quarantine, meta
 
     def quarantine(self, raw: bytes, reason: str, now: datetime) -> int:
@@ -468,6 +545,21 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def _quarantined(self) -> list[QuarantineEntry]: ...
+
+    @abc.abstractmethod
+    def _get_response(self, site: str, reference: str) -> StandingResponse | None: ...
+
+    @abc.abstractmethod
+    def _put_response(self, response: StandingResponse) -> None: ...
+
+    @abc.abstractmethod
+    def _responses(self, site: str) -> list[StandingResponse]: ...
+
+    @abc.abstractmethod
+    def _add_count(self, site: str, name: str, by: int) -> None: ...
+
+    @abc.abstractmethod
+    def _counts(self, site: str) -> dict[str, int]: ...
 
     @abc.abstractmethod
     def _get_meta(self, key: str) -> str | None: ...

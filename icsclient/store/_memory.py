@@ -13,7 +13,7 @@ import attrs
 from ..errors import StoreError
 from ..ics.sequence import following
 from ._base import Store, _already_recorded, _Change, _no_outbox_entry
-from ._model import InboxEntry, OutboxEntry, OutboxState, QuarantineEntry
+from ._model import InboxEntry, OutboxEntry, OutboxState, QuarantineEntry, StandingResponse
 
 
 class MemoryStore(Store):
@@ -32,6 +32,8 @@ class MemoryStore(Store):
         self._inbox: dict[tuple[str, str], InboxEntry] = {}
         self._quarantine_list: list[QuarantineEntry] = []
         self._meta: dict[str, str] = {}
+        self._standing: dict[tuple[str, str], StandingResponse] = {}
+        self._counters: dict[tuple[str, str], int] = {}
 
     def __repr__(self) -> str:
         return f"MemoryStore(<{len(self._outbox)} outbox, {len(self._inbox)} inbox entries>)"
@@ -125,7 +127,10 @@ class MemoryStore(Store):
             entry = self._outbox.get((site, icr))
             if entry is None:
                 raise _no_outbox_entry(site, icr)
-            updated = attrs.evolve(entry, **change(entry.state, entry.attempts))
+            values = change(entry.state, entry.attempts)
+            if not values:
+                return
+            updated = attrs.evolve(entry, **values)
             self._remember(self._outbox, (site, icr))
             self._outbox[site, icr] = updated
 
@@ -167,6 +172,29 @@ class MemoryStore(Store):
     def _quarantined(self) -> list[QuarantineEntry]:
         with self._lock:
             return list(self._quarantine_list)
+
+    def _get_response(self, site: str, reference: str) -> StandingResponse | None:
+        with self._lock:
+            return self._standing.get((site, reference))
+
+    def _put_response(self, response: StandingResponse) -> None:
+        with self._writing("put_response"):
+            key = (response.site, response.reference)
+            self._remember(self._standing, key)
+            self._standing[key] = response
+
+    def _responses(self, site: str) -> list[StandingResponse]:
+        with self._lock:
+            return [r for r in self._standing.values() if r.site == site]
+
+    def _add_count(self, site: str, name: str, by: int) -> None:
+        with self._writing("add_count"):
+            self._remember(self._counters, (site, name))
+            self._counters[site, name] = self._counters.get((site, name), 0) + by
+
+    def _counts(self, site: str) -> dict[str, int]:
+        with self._lock:
+            return {name: n for (where, name), n in self._counters.items() if where == site}
 
     def _get_meta(self, key: str) -> str | None:
         with self._lock:

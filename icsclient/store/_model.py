@@ -60,6 +60,16 @@ class OutboxEntry:
     """When to send again if still unacknowledged (``None``: never)."""
     detail: str | None
     """Latest error or detail text."""
+    kind: str | None = None
+    """The type of the interchange's first message (``CUSCAR``, ``CONTRL`` for an ICONTRL ...),
+    as the caller recorded it (``None``: not recorded)."""
+    acknowledges: tuple[str, str] | None = None
+    """For an ICONTRL: the (sender site, ICR) of the received interchange it acknowledges."""
+
+    @property
+    def is_acknowledgement(self) -> bool:
+        """Whether this is an ICONTRL (its first message a CONTRL) rather than a lodgement."""
+        return self.kind == "CONTRL"
 
 
 @attrs.frozen
@@ -100,3 +110,29 @@ class QuarantineEntry:
     """The raw e-mail."""
     reason: str
     """Why it could not be opened."""
+
+
+@attrs.frozen
+class StandingResponse:
+    """The response that stands for one report (one sender reference) of a site.
+
+    Kept by the lodgement client (:mod:`icsclient.lodgement`), which decides which response
+    stands; the store only keeps it.
+    """
+
+    site: str
+    """Our site ID (the UNB recipient of the response)."""
+    reference: str
+    """The report's sender reference the response answers."""
+    at: tuple[str, str, str]
+    """Where the standing response is: (sender site, ICR, message reference)."""
+    prepared: datetime | None
+    """Its UNB date/time of preparation."""
+    arrived: datetime
+    """When it was received."""
+    content: str
+    """A digest of its content (:func:`~icsclient.ics.ordering.content_digest`)."""
+    outcome: str
+    """Its outcome (an :class:`~icsclient.ics.cusres.Outcome` value)."""
+    history: tuple[str, ...] = ()
+    """Digests of the responses it superseded or that were ignored, oldest first."""

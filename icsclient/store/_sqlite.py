@@ -10,20 +10,24 @@ import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from ..errors import StoreError
 from ..ics.sequence import following
 from ._base import Store, _already_recorded, _Change, _no_outbox_entry
-from ._model import InboxEntry, OutboxEntry, OutboxState, QuarantineEntry
+from ._model import InboxEntry, OutboxEntry, OutboxState, QuarantineEntry, StandingResponse
 from ._schema import (
     _INBOX_COLUMNS,
     _OUTBOX_COLUMNS,
-    _SCHEMA,
-    _SCHEMA_VERSION,
+    _QUARANTINE_COLUMNS,
+    _RESPONSE_COLUMNS,
     _columns,
     _from_row,
     _to_sql,
+    _values,
+    prepare,
+    response_from_row,
+    response_to_sql,
 )
 
 
@@ -32,6 +36,8 @@ def _is_busy(exc: sqlite3.Error) -> bool:
     code = getattr(exc, "sqlite_errorcode", None)  # Python >= 3.11
     return (code & 0xFF) == 5 if isinstance(code, int) else "database is locked" in str(exc)
 
+
+_E = TypeVar("_E")
 
 _abandoned: list[sqlite3.Connection] = []
 """Connections inherited over ``fork``: never used nor closed in the child (SQLite forbids it)."""
@@ -66,11 +72,26 @@ class SqliteStore(Store):
     :class:`~icsclient.errors.StoreError`.  Threads share one connection per process behind a
     lock; a forked child opens its own connection on first use.  ``path`` may be
     ``":memory:"`` for a private, non-durable database (which a forked child does not share).
+
+    ``create`` says whether a new ledger may be made: ``None`` (the default) makes one when
+    the file does not exist, ``True`` also in an existing empty file, ``False`` never.  A
+    file that exists but is empty or holds no ledger (a bad restore, a truncated copy) is
+    refused with :class:`~icsclient.errors.StoreError` unless ``create=True``: a new ledger
+    there would start the ICR sequences at 1 again and reuse numbers the CCF has seen.  A
+    file of an older schema version is upgraded in place on first open (version 1 to 2:
+    see :mod:`icsclient.store._schema`); a newer one is refused.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, timeout: float = 30.0) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], *, timeout: float = 30.0, create: bool | None = None
+    ) -> None:
         self.path = os.fspath(path)
         """The database file."""
+        private = self.path in ("", ":memory:")
+        if create is False and not private and not os.path.exists(self.path):
+            raise StoreError(f"there is no SQLite ledger at {self.path!r} (create=False)")
+        self._new = private or bool(create) or (create is None and not os.path.exists(self.path))
+        """Whether an empty file may be made a new ledger."""
         self.timeout = timeout
         """Seconds a write waits for another process's transaction."""
         self._lock = threading.RLock()
@@ -152,24 +173,11 @@ class SqliteStore(Store):
             pause = min(pause * 2, 0.05)
 
     def _prepare(self, conn: sqlite3.Connection) -> None:
-        """Set the journal and sync modes; create the tables in a new file."""
+        """Set the journal and sync modes; create the tables in a new file, upgrade an old one."""
         conn.row_factory = sqlite3.Row
         self._set_wal(conn)
         conn.execute("PRAGMA synchronous = FULL")
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        if version == _SCHEMA_VERSION:
-            return
-        with conn:  # one transaction, so that concurrent first opens create the tables once
-            conn.execute("BEGIN IMMEDIATE")
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version == 0:
-                for statement in _SCHEMA:
-                    conn.execute(statement)
-        if version not in (0, _SCHEMA_VERSION):
-            raise StoreError(
-                f"SQLite ledger {self.path!r} has schema version {version}; "
-                f"this icsclient knows version {_SCHEMA_VERSION}"
-            )
+        prepare(conn, self.path, self._new, min(self.timeout, 2.0))
 
     def _acquire(self, op: str) -> sqlite3.Connection:
         """Take the lock and return this process's connection; :meth:`_release` after use.
@@ -330,6 +338,24 @@ class SqliteStore(Store):
             yield
         except sqlite3.Error as exc:
             raise self._failed(op, exc) from exc
+        except (UnicodeDecodeError, ValueError) as exc:  # a damaged file's error text
+            raise StoreError(f"{op} failed on SQLite ledger {self.path!r}: {exc!r}") from exc
+
+    def _entry(self, make: Callable[..., _E], row: sqlite3.Row, table: str) -> _E:
+        """The value of a row of ``table``; a value it cannot hold raises :class:`StoreError`."""
+        try:
+            return make(row) if make is response_from_row else _from_row(make, row)
+        except (ValueError, TypeError, KeyError, UnicodeDecodeError) as exc:
+            names = row.keys()
+            key = ", ".join(
+                f"{n}={row[n]!r}"
+                for n in ("site", "sender", "icr", "id", "reference")
+                if n in names
+            )
+            raise StoreError(
+                f"SQLite ledger {self.path!r}, table {table}, row ({key}) holds a value this "
+                f"icsclient cannot read (is the file damaged?): {exc}"
+            ) from exc
 
     def _cursor(
         self, conn: sqlite3.Connection, op: str, sql: str, params: tuple[object, ...] = ()
@@ -412,7 +438,7 @@ class SqliteStore(Store):
         """Insert ``entry`` as a row of ``table``; returns the number of rows inserted."""
         names = _columns(type(entry))
         sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
-        values = tuple(_to_sql(getattr(entry, n)) for n in names)
+        values = _values(entry)
         return self._cursor(conn, op, f"{sql} {conflict}".rstrip(), values).rowcount
 
     def _get_outbox(self, site: str, icr: str) -> OutboxEntry | None:
@@ -421,7 +447,7 @@ class SqliteStore(Store):
             f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE site = ? AND icr = ?",
             (site, icr),
         )
-        return _from_row(OutboxEntry, rows[0]) if rows else None
+        return self._entry(OutboxEntry, rows[0], "outbox") if rows else None
 
     def _list_outbox(self, states: frozenset[OutboxState] | None) -> list[OutboxEntry]:
         params = [s.value for s in states or ()]
@@ -429,7 +455,7 @@ class SqliteStore(Store):
         rows = self._read(
             "outbox", f"SELECT {_OUTBOX_COLUMNS} FROM outbox {where} ORDER BY rowid", params
         )
-        return [_from_row(OutboxEntry, r) for r in rows]
+        return [self._entry(OutboxEntry, r, "outbox") for r in rows]
 
     def _due(self, now: datetime) -> list[OutboxEntry]:
         rows = self._read(
@@ -438,7 +464,7 @@ class SqliteStore(Store):
             "ORDER BY next_resend, rowid",
             (OutboxState.SENT.value, _to_sql(now)),
         )
-        return [_from_row(OutboxEntry, r) for r in rows]
+        return [self._entry(OutboxEntry, r, "outbox") for r in rows]
 
     def _update_outbox(self, site: str, icr: str, op: str, change: _Change) -> None:
         with self._write(op, one_change=True) as conn:
@@ -450,8 +476,16 @@ class SqliteStore(Store):
             )
             if not rows:
                 raise _no_outbox_entry(site, icr)
-            values = change(OutboxState(rows[0]["state"]), rows[0]["attempts"])
-            self._update(conn, op, "outbox", "site", site, icr, values)
+            try:
+                state = OutboxState(rows[0]["state"])
+            except ValueError:
+                raise StoreError(
+                    f"SQLite ledger {self.path!r}, table outbox, row (site={site!r}, "
+                    f"icr={icr!r}) holds an unknown state {rows[0]['state']!r}"
+                ) from None
+            values = change(state, rows[0]["attempts"])
+            if values:
+                self._update(conn, op, "outbox", "site", site, icr, values)
 
     def _update(
         self,
@@ -480,7 +514,7 @@ class SqliteStore(Store):
                 f"SELECT {_INBOX_COLUMNS} FROM inbox WHERE sender = ? AND icr = ?",
                 (entry.sender, entry.icr),
             )
-        return _from_row(InboxEntry, rows[0]), True
+        return self._entry(InboxEntry, rows[0], "inbox"), True
 
     def _get_inbox(self, sender: str, icr: str) -> InboxEntry | None:
         rows = self._read(
@@ -488,7 +522,7 @@ class SqliteStore(Store):
             f"SELECT {_INBOX_COLUMNS} FROM inbox WHERE sender = ? AND icr = ?",
             (sender, icr),
         )
-        return _from_row(InboxEntry, rows[0]) if rows else None
+        return self._entry(InboxEntry, rows[0], "inbox") if rows else None
 
     def _update_inbox(self, sender: str, icr: str, op: str, values: Mapping[str, Any]) -> bool:
         with self._write(op, one_change=True) as conn:
@@ -500,7 +534,7 @@ class SqliteStore(Store):
             op,
             f"SELECT {_INBOX_COLUMNS} FROM inbox WHERE {unset_flag} = 0 ORDER BY rowid",
         )
-        return [_from_row(InboxEntry, r) for r in rows]
+        return [self._entry(InboxEntry, r, "inbox") for r in rows]
 
     # ------------------------------------------------------------ quarantine, meta
 
@@ -516,9 +550,48 @@ class SqliteStore(Store):
 
     def _quarantined(self) -> list[QuarantineEntry]:
         rows = self._read(
-            "quarantined", "SELECT id, received, raw, reason FROM quarantine ORDER BY id"
+            "quarantined", f"SELECT {_QUARANTINE_COLUMNS} FROM quarantine ORDER BY id"
         )
-        return [_from_row(QuarantineEntry, r) for r in rows]
+        return [self._entry(QuarantineEntry, r, "quarantine") for r in rows]
+
+    def _get_response(self, site: str, reference: str) -> StandingResponse | None:
+        sql = f"SELECT {_RESPONSE_COLUMNS} FROM responses WHERE site = ? AND reference = ?"
+        rows = self._read("get_response", sql, (site, reference))
+        return self._entry(response_from_row, rows[0], "responses") if rows else None
+
+    def _put_response(self, response: StandingResponse) -> None:
+        op = "put_response"
+        with self._write(op, one_change=True) as conn:
+            self._run(
+                conn,
+                op,
+                f"INSERT INTO responses ({_RESPONSE_COLUMNS}) VALUES ({', '.join('?' * 10)}) "
+                "ON CONFLICT (site, reference) DO UPDATE SET at_sender = excluded.at_sender, "
+                "at_icr = excluded.at_icr, at_message = excluded.at_message, "
+                "prepared = excluded.prepared, arrived = excluded.arrived, "
+                "content = excluded.content, outcome = excluded.outcome, "
+                "history = excluded.history",
+                response_to_sql(response),
+            )
+
+    def _responses(self, site: str) -> list[StandingResponse]:
+        sql = f"SELECT {_RESPONSE_COLUMNS} FROM responses WHERE site = ? ORDER BY rowid"
+        rows = self._read("responses", sql, (site,))
+        return [self._entry(response_from_row, r, "responses") for r in rows]
+
+    def _add_count(self, site: str, name: str, by: int) -> None:
+        with self._write("add_count", one_change=True) as conn:
+            self._run(
+                conn,
+                "add_count",
+                "INSERT INTO counters (site, name, value) VALUES (?, ?, ?) "
+                "ON CONFLICT (site, name) DO UPDATE SET value = value + excluded.value",
+                (site, name, by),
+            )
+
+    def _counts(self, site: str) -> dict[str, int]:
+        rows = self._read("counts", "SELECT name, value FROM counters WHERE site = ?", (site,))
+        return {str(r[0]): int(r[1]) for r in rows}
 
     def _get_meta(self, key: str) -> str | None:
         rows = self._read("get_meta", "SELECT value FROM meta WHERE key = ?", (key,))
