@@ -23,6 +23,7 @@ from .catalogue import (
     Transport,
     message_type,
 )
+from .check import check_filing
 from .errors import (
     EoriError,
     EoriServiceError,
@@ -32,7 +33,31 @@ from .errors import (
     PartyIdError,
     ReferenceNumberError,
 )
+from .filings import build_filing, parse_filing
 from .findings import Finding, Severity
+from .identifiers import (
+    LrnGenerator,
+    PartyId,
+    check_eori,
+    check_lrn,
+    check_mrn,
+    eori_notes,
+    format_party_id,
+    is_eori,
+    parse_party_id,
+)
+from .model import (
+    Address,
+    Communication,
+    Filing,
+    GoodsItem,
+    HouseConsignment,
+    MasterConsignment,
+    Packaging,
+    Party,
+    Place,
+    TransportDocument,
+)
 
 __all__ = [
     "AGREEMENT_TYPE",
@@ -43,20 +68,42 @@ __all__ = [
     "SERVICE_C2T",
     "SERVICE_T2C",
     "SERVICE_TYPE",
+    "Address",
+    "Communication",
     "Direction",
     "EoriError",
     "EoriServiceError",
     "Family",
+    "Filing",
     "FilingError",
     "Finding",
+    "GoodsItem",
+    "HouseConsignment",
     "Ics2InputError",
     "Ics2Interface",
     "Ics2XmlError",
     "Key",
+    "LrnGenerator",
+    "MasterConsignment",
     "MessageType",
+    "Packaging",
+    "Party",
+    "PartyId",
     "PartyIdError",
+    "Place",
     "ReferenceNumberError",
     "Severity",
     "Transport",
+    "TransportDocument",
+    "build_filing",
+    "check_eori",
+    "check_filing",
+    "check_lrn",
+    "check_mrn",
+    "eori_notes",
+    "format_party_id",
+    "is_eori",
     "message_type",
+    "parse_filing",
+    "parse_party_id",
 ]
