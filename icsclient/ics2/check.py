@@ -149,7 +149,7 @@ def _structure(filing: Filing, root: str) -> Iterator[Finding]:
     kind = mid[4:]
     if kind == "27" and master.master_document is None:
         yield Finding(
-            f"{base}/transportDocumentMasterLevel", "required", "IE3F27 needs the master AWB"
+            f"{base}/transportDocumentMasterLevel", "required", f"{mid} needs the master AWB"
         )
     for i, house in enumerate(master.houses, 1):
         at = f"{base}/consignmentHouseLevel[{i}]"
