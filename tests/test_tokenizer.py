@@ -323,29 +323,6 @@ def test_pieces_at_names_the_piece_each_position_falls_in(
     assert pieces_at(pieces, positions) == {owner[k] for k in positions}
 
 
-@given(st.text(alphabet="?'+:ab", max_size=30))
-def test_escapes_fold_in_one_pass_as_four_replacements_would(text: str) -> None:
-    sentinels = dict(zip("?'+:", "\x01\x02\x03\x04", strict=True))
-    slow = text
-    for ch, sentinel in sentinels.items():
-        slow = slow.replace("?" + ch, sentinel)
-    # the replacements leave a release character only where it escapes nothing
-    folded = tokenizer._fold(text, "?", sentinels)
-    if "?" in slow:
-        assert folded is None
-    else:
-        assert folded is not None
-        assert folded[0] == slow
-        assert folded[1] == [k for k, ch in enumerate(slow) if ch in "\x01\x02\x03\x04"]
-
-
-@given(st.lists(st.integers(0, 40), max_size=8), st.text(alphabet="a'", max_size=40))
-def test_segments_at_counts_terminators_before_each_offset(offsets: list[int], block: str) -> None:
-    offsets = sorted(k for k in offsets if k <= len(block))
-    expected = sorted({block.count("'", 0, k) for k in offsets})
-    assert tokenizer._segments_at(block, "'", offsets) == expected
-
-
 def test_without_a_release_character_a_separator_in_the_data_is_refused_by_name() -> None:
     chars = ServiceChars(release=" ")
     segs = [Segment("GID", str(i), ("1", "CT")) for i in range(30)]

@@ -43,3 +43,15 @@ def valid_latin1_bytes(syntax: str) -> bytes:
 def describe_char(ch: str) -> str:
     """A readable name for a character in an error message, e.g. ``'€' (U+20AC)``."""
     return f"{ch!r} (U+{ord(ch):04X})"
+
+
+def ascii_number(text: str, max_digits: int) -> int | None:
+    """``text`` as an int if it is 1 to ``max_digits`` ASCII digits, else ``None``.
+
+    The one digit check for every ICR, count and number read from received data:
+    ``str.isdigit()`` alone also takes ``'¹²³'`` (which ``int()`` refuses) and any length
+    (``int()`` refuses more than 4,300 digits), so neither can reach ``int()`` here.
+    """
+    if 0 < len(text) <= max_digits and text.isascii() and text.isdigit():
+        return int(text)
+    return None
