@@ -24,6 +24,7 @@ import attrs
 from cryptography import x509
 
 from .edifact import Segment, iter_segments
+from .edifact.charsets import ascii_number
 from .edifact.envelope import parse_interchange
 from .errors import BuildError, EdifactSyntaxError, EnvelopeError, MailError
 from .ics.envelope import MAX_INTERCHANGE_BYTES
@@ -455,7 +456,8 @@ def open_email(
     mismatches = []
     if subject.creator != sender:
         mismatches.append(f"creator {subject.creator} vs UNB sender {sender}")
-    if subject.icr is None or not icr.isdigit() or int(subject.icr) != int(icr):
+    unb_icr = ascii_number(icr, 14)  # ASCII digits only: int() refuses '¹²³' and 5,000 digits
+    if subject.icr is None or unb_icr is None or ascii_number(subject.icr, 14) != unb_icr:
         mismatches.append(f"ICR {subject.icr} vs UNB ICR {icr}")
     if subject.recipient != unb_recipient:
         mismatches.append(f"recipient {subject.recipient} vs UNB recipient {unb_recipient}")

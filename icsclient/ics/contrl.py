@@ -24,6 +24,7 @@ from datetime import datetime
 
 import attrs
 
+from ..edifact.charsets import ascii_number
 from ..edifact.codes import action_meaning, syntax_error_meaning
 from ..edifact.envelope import Finding, Interchange, Message, parse_interchange
 from ..edifact.segment import Element, Segment
@@ -332,9 +333,10 @@ class _Reader:
             if required:
                 raise self.fail(index + 2, f"{what} is missing")
             return None
-        if not (value.isascii() and value.isdigit()) or len(value) > 6:
+        number = ascii_number(value, 6)
+        if number is None:
             raise self.fail(index + 2, f"{what} {value[:20]!r} is not a number")
-        return int(value)
+        return number
 
     def action(self, index: int) -> ActionCode:
         value = self.number(index, 0, "action (0083)", required=True)
@@ -361,6 +363,17 @@ def _parse_body(segments: Sequence[Segment], reference: str) -> ContrlReport:
     uci = _Reader(segments[0], 2, reference)
     if not uci.text(0):
         raise uci.fail(2, "interchange control reference (0020) is missing")
+    icr = uci.text(0)
+    # the UCI quotes the subject's ICR as received, so a gateway rejecting one that is
+    # not numeric or too long quotes it as it was; but digits are ASCII digits ('¹²³':
+    # str.isdigit() takes them, int() does not) and a number is no longer than the
+    # longest EDIFACT identifier (an..35; int() refuses 4,300 digits)
+    if icr.isdigit() and ascii_number(icr, 35) is None:
+        raise uci.fail(
+            2,
+            f"interchange control reference (0020) {icr[:20]!r} is not a number of up to "
+            "35 ASCII digits",
+        )
     element, component = uci.location(6)
     report = ContrlReport(
         control_reference=uci.text(0),
@@ -375,6 +388,9 @@ def _parse_body(segments: Sequence[Segment], reference: str) -> ContrlReport:
         reference=reference,
     )
     messages: list[MessageReport] = []
+    # each message's UCS groups: [position, error, [its UCD errors]], made into frozen
+    # values once at the end (rebuilding a tuple per UCS/UCD was quadratic)
+    groups: list[list[tuple[int, ErrorCode | None, list[ElementError]]]] = []
     for pos, seg in enumerate(segments[1:], start=3):
         r = _Reader(seg, pos, reference)
         if seg.tag == "UCM":
@@ -394,36 +410,39 @@ def _parse_body(segments: Sequence[Segment], reference: str) -> ContrlReport:
                     component=component,
                 )
             )
+            groups.append([])
         elif seg.tag == "UCS":
             if not messages:
                 raise r.fail(1, "UCS outside a UCM group")
             position = r.number(0, 0, "segment position (0096)", required=True)
             assert position is not None
-            m = messages[-1]
-            messages[-1] = attrs.evolve(
-                m, segment_errors=(*m.segment_errors, SegmentError(position, r.error(1)))
-            )
+            groups[-1].append((position, r.error(1), []))
         elif seg.tag == "UCD":
             if segments[pos - 3].tag not in ("UCS", "UCD"):
                 raise r.fail(1, "UCD without a preceding UCS")
-            m = messages[-1]
             code = r.number(0, 0, "syntax error (0085)", required=True)
             element, component = r.location(1)
             if element is None:
                 raise r.fail(3, "erroneous data element position is missing")
             assert code is not None
-            last = m.segment_errors[-1]
-            last = attrs.evolve(
-                last,
-                element_errors=(
-                    *last.element_errors,
-                    ElementError(ErrorCode(code), element, component),
-                ),
-            )
-            messages[-1] = attrs.evolve(m, segment_errors=(*m.segment_errors[:-1], last))
+            groups[-1][-1][2].append(ElementError(ErrorCode(code), element, component))
         else:
             raise r.fail(1, f"unexpected segment {seg.tag} in a CONTRL message")
-    return attrs.evolve(report, messages=tuple(messages))
+    return attrs.evolve(
+        report,
+        messages=tuple(
+            attrs.evolve(
+                m,
+                segment_errors=tuple(
+                    SegmentError(position, error, tuple(elements))
+                    for position, error, elements in group
+                ),
+            )
+            if group
+            else m
+            for m, group in zip(messages, groups, strict=True)
+        ),
+    )
 
 
 def _as_interchange(source: Interchange | bytes | bytearray | memoryview) -> Interchange:

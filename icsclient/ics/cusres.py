@@ -24,6 +24,7 @@ from types import MappingProxyType
 
 import attrs
 
+from ..edifact.charsets import ascii_number
 from ..edifact.envelope import Interchange, Message
 from ..edifact.segment import Segment
 from ..errors import ReceivedError
@@ -241,7 +242,7 @@ class CusresResponse:
 def _parse_dtm(seg: Segment, notes: list[str]) -> datetime | None:
     value, fmt = seg.get(0, 1), seg.get(0, 2) or "204"
     pattern = _DTM_FORMATS.get(fmt)
-    if pattern is not None and value.isascii() and value.isdigit():
+    if pattern is not None and ascii_number(value, 14) is not None:
         try:
             return datetime.strptime(value, pattern)
         except ValueError:
@@ -311,7 +312,7 @@ def _parse_body(segments: Sequence[Segment], reference: str) -> CusresResponse:
     sender = first.get(("RFF", "ABO")) or first.get(("RFF", "AAY"))
     dtm = first.get(("DTM", "310"))
     count = value("CNT", "55", 0, 1)
-    if count is not None and not (count.isascii() and count.isdigit() and len(count) <= 9):
+    if count is not None and ascii_number(count, 9) is None:
         notes.append(f"CNT+55 count {count[:20]!r} is not a number")
         count = None
     status = first.get(("FTX", "AHN"))
