@@ -15,7 +15,7 @@ from ._load import (
     BytesOrPath,
     CertificateLike,
     PrivateKey,
-    describe_name,
+    describe_subject,
     load_certificate_list,
     load_certificates,
     load_private_key,
@@ -65,12 +65,12 @@ class Credentials:
         if key.public_key() != self.certificate.public_key():
             raise CredentialsError(
                 "the private key does not belong to the certificate "
-                f"{describe_name(self.certificate.subject)}"
+                f"{describe_subject(self.certificate)}"
             )
 
     def __repr__(self) -> str:
         return (
-            f"Credentials(subject={describe_name(self.certificate.subject)!r}, "
+            f"Credentials(subject={describe_subject(self.certificate)!r}, "
             f"serial={self.certificate.serial_number:#x}, "
             f"key={key_description(self.private_key)}, chain={len(self.chain)})"
         )
@@ -78,7 +78,7 @@ class Credentials:
     @property
     def subject(self) -> str:
         """The certificate's subject as an RFC 4514 string."""
-        return describe_name(self.certificate.subject)
+        return describe_subject(self.certificate)
 
     @property
     def email_addresses(self) -> tuple[str, ...]:

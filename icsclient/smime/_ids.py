@@ -54,10 +54,14 @@ def _cert_ids(cert: x509.Certificate) -> CertIds:
         ski: bytes | None = cert.extensions.get_extension_for_class(
             x509.SubjectKeyIdentifier
         ).value.digest
-    except x509.ExtensionNotFound:
+    except (x509.ExtensionNotFound, ValueError):  # ValueError: malformed extensions
         ski = None
     der = cert.public_bytes(serialization.Encoding.DER)
-    return CertIds(cert.issuer.public_bytes(), cert.serial_number, ski, der)
+    try:
+        issuer = cert.issuer.public_bytes()
+    except ValueError:  # a name that cannot be parsed (a received certificate): names nothing
+        issuer = b""
+    return CertIds(issuer, cert.serial_number, ski, der)
 
 
 def names(

@@ -117,6 +117,23 @@ def describe_name(name: x509.Name) -> str:
         return repr(name)
 
 
+def cert_name(cert: x509.Certificate, which: str = "subject") -> x509.Name | None:
+    """The certificate's ``subject`` or ``issuer``, or ``None`` when it cannot be parsed:
+    cryptography parses names on access and raises ``ValueError`` for a malformed one,
+    which a certificate carried in a received signature may hold."""
+    try:
+        name: x509.Name = getattr(cert, which)
+    except ValueError:
+        return None
+    return name
+
+
+def describe_subject(cert: x509.Certificate) -> str:
+    """The certificate's subject for messages and reprs, even when it cannot be parsed."""
+    name = cert_name(cert)
+    return "<a subject that cannot be parsed>" if name is None else describe_name(name)
+
+
 def describe_certificate(cert: x509.Certificate) -> str:
     """``subject (serial 0x…)`` for error messages: enough to find the certificate."""
-    return f"{describe_name(cert.subject)} (serial {cert.serial_number:#x})"
+    return f"{describe_subject(cert)} (serial {cert.serial_number:#x})"

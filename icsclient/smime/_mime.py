@@ -495,10 +495,16 @@ def split_multipart(
 ) -> Multipart:
     """Split the multipart body ``body[start:end]`` at ``--boundary`` lines.
 
-    Raises MailError when there is no usable boundary or no closing delimiter.
+    Raises MailError when there is no usable boundary (RFC 2046: 1-70 printable ASCII
+    characters; up to 200 are taken, and nothing outside printable ASCII, which the
+    headers of a received e-mail may carry unsigned) or no closing delimiter.
     """
     if not boundary or len(boundary) > 200:
         raise MailError("multipart entity without a usable boundary parameter")
+    if not (boundary.isascii() and boundary.isprintable()):
+        raise MailError(
+            f"multipart boundary {boundary[:80]!r} holds a character outside printable ASCII"
+        )
     stop = len(body) if end is None else end
     delim = b"--" + boundary.encode("latin-1")
     marks: list[tuple[int, int, bool]] = []  # (start incl. preceding EOL, end of line, close)

@@ -27,7 +27,7 @@ from ._errors import (
     NotPinnedError,
     UntrustedCertificateError,
 )
-from ._load import CertificateLike, describe_certificate, load_certificate_list
+from ._load import CertificateLike, cert_name, describe_certificate, load_certificate_list
 
 _EMAIL = ExtendedKeyUsageOID.EMAIL_PROTECTION
 _ANY_EKU = x509.ObjectIdentifier("2.5.29.37.0")
@@ -243,8 +243,14 @@ class Trust:
         current = leaf
         candidates = [*pool, *self.anchors]
         while len(path) < 8:
+            wanted = cert_name(current, "issuer")  # None: a name that cannot be parsed
             issuer = next(
-                (c for c in candidates if c.subject == current.issuer and c not in path), None
+                (
+                    c
+                    for c in candidates
+                    if wanted is not None and cert_name(c) == wanted and c not in path
+                ),
+                None,
             )
             if issuer is None or issuer == current:
                 break
