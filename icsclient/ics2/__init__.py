@@ -33,6 +33,7 @@ from .errors import (
     PartyIdError,
     ReferenceNumberError,
 )
+from .explain import ExplainedError, Explanation, explain, locate
 from .filings import build_filing, parse_filing
 from .findings import Finding, Severity
 from .identifiers import (
@@ -58,12 +59,14 @@ from .model import (
     Place,
     TransportDocument,
 )
+from .replies import KNOWN_CODES, ReferralRequest, Reply, ValidationError, parse_reply
 
 __all__ = [
     "AGREEMENT_TYPE",
     "CATALOGUE",
     "DEFAULT_INTERFACE",
     "INTERFACE_VERSION",
+    "KNOWN_CODES",
     "PAYLOAD_NAMESPACE",
     "SERVICE_C2T",
     "SERVICE_T2C",
@@ -73,6 +76,8 @@ __all__ = [
     "Direction",
     "EoriError",
     "EoriServiceError",
+    "ExplainedError",
+    "Explanation",
     "Family",
     "Filing",
     "FilingError",
@@ -92,18 +97,24 @@ __all__ = [
     "PartyIdError",
     "Place",
     "ReferenceNumberError",
+    "ReferralRequest",
+    "Reply",
     "Severity",
     "Transport",
     "TransportDocument",
+    "ValidationError",
     "build_filing",
     "check_eori",
     "check_filing",
     "check_lrn",
     "check_mrn",
     "eori_notes",
+    "explain",
     "format_party_id",
     "is_eori",
+    "locate",
     "message_type",
     "parse_filing",
     "parse_party_id",
+    "parse_reply",
 ]
