@@ -1,6 +1,6 @@
 """The ``icsclient`` command line (also ``python -m icsclient``).
 
-Commands: ``inspect``, ``explain``, ``open``, ``certs`` and ``demo``.  User errors go to
+Commands: ``inspect``, ``explain``, ``open``, ``certs``, ``demo`` and ``ics2``.  User errors go to
 stderr as one clear line with a non-zero exit code, never a traceback.
 """
 
@@ -308,6 +308,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable summary")
     p.set_defaults(func=cmd_demo)
 
+    from .cli_ics2 import add_parser as add_ics2_parser  # its own module; it imports this one
+
+    add_ics2_parser(sub)
     return parser
 
 
