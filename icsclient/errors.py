@@ -24,6 +24,23 @@ class BuildError(IcsError, ValueError):
     """The caller's input cannot be turned into what the CCF accepts (we refuse to build it)."""
 
 
+class ConfigurationError(IcsError, ValueError):
+    """The library is set up wrongly: a certificate or key that cannot be used, a missing file.
+
+    Not a :class:`BuildError`: an ``except BuildError`` around a lodgement must not swallow
+    a misconfiguration.  (A ``ValueError`` too, as before.)
+    """
+
+
+class MissingDependencyError(ConfigurationError, ImportError):
+    """An optional dependency is not installed; the message names the ``pip install``."""
+
+    def __init__(self, message: str, *, module: str) -> None:
+        super().__init__(message)
+        self.module = module
+        self.name = module
+
+
 class ReceivedError(IcsError):
     """What arrived from the peer or the wire is malformed."""
 

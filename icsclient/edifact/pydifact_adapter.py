@@ -6,22 +6,19 @@ this module imports it on first use only.
 
 from __future__ import annotations
 
+import sys
 import warnings
 from typing import Any
 
-from ..errors import BuildError
+from .._optional import require
 from .envelope import Interchange, interchange_from_segments
 from .segment import Segment, ServiceChars
 
 
 def _pydifact() -> Any:
-    try:
-        import pydifact.control
-        import pydifact.segmentcollection
-        import pydifact.segments
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise BuildError("the pydifact adapter needs pydifact: pip install pydifact") from exc
-    return pydifact
+    for name in ("pydifact.control", "pydifact.segmentcollection", "pydifact.segments"):
+        require(name, "the pydifact adapter")
+    return sys.modules["pydifact"]
 
 
 def to_pydifact_segment(segment: Segment) -> Any:

@@ -13,7 +13,7 @@ Most users need only :class:`Credentials` and :class:`Trust`, and
 
 from ..errors import CryptoError, DecryptionError, SignatureError, TrustError
 from ._algorithms import Algorithms, CipherName, DigestName, KeyTransportName, RsaPadding
-from ._credentials import Credentials
+from ._credentials import Credentials, MissingChainWarning
 from ._decrypt import Decrypted, decrypt_envelope
 from ._envelope import RecipientId, encrypt_envelope
 from ._errors import (
@@ -30,11 +30,13 @@ from ._load import CertificateLike, load_certificate, load_certificate_list, loa
 from ._sign import sign_detached
 from ._smime import Unwrapped, enveloped_entity, sign_and_encrypt, signed_entity, unwrap
 from ._trust import Trust
+from ._validity import CertificateExpiringWarning, Validity, check_validity
 from ._verify import VerifiedSignature, verify_signed_data
 
 __all__ = [
     "Algorithms",
     "CertificateExpiredError",
+    "CertificateExpiringWarning",
     "CertificateLike",
     "CertificateNotYetValidError",
     "CipherName",
@@ -45,6 +47,7 @@ __all__ = [
     "DecryptionError",
     "DigestName",
     "KeyTransportName",
+    "MissingChainWarning",
     "NotEncryptedError",
     "NotPinnedError",
     "NotSignedError",
@@ -56,7 +59,9 @@ __all__ = [
     "TrustError",
     "Unwrapped",
     "UntrustedCertificateError",
+    "Validity",
     "VerifiedSignature",
+    "check_validity",
     "decrypt_envelope",
     "encrypt_envelope",
     "enveloped_entity",

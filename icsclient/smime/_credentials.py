@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+import contextvars
+import datetime as _dt
+import logging
+import warnings
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import attrs
@@ -15,12 +20,35 @@ from ._load import (
     BytesOrPath,
     CertificateLike,
     PrivateKey,
+    describe_name,
     describe_subject,
     load_certificate_list,
     load_certificates,
     load_private_key,
     read_bytes,
 )
+from ._validity import WARN_DAYS, Validity, check_validity
+
+log = logging.getLogger("icsclient.smime")
+
+
+class MissingChainWarning(UserWarning):
+    """Credentials whose certificate was issued by a CA carry no chain to send along."""
+
+
+MissingChainWarning.__module__ = "icsclient.smime"
+
+_ROOT_ISSUED: contextvars.ContextVar[bool] = contextvars.ContextVar("root_issued", default=False)
+
+
+@contextlib.contextmanager
+def issued_by_a_root() -> Iterator[None]:
+    """Within this block, credentials need no chain (their issuer is a trust anchor)."""
+    token = _ROOT_ISSUED.set(True)
+    try:
+        yield
+    finally:
+        _ROOT_ISSUED.reset(token)
 
 
 def _to_chain(value: Iterable[x509.Certificate]) -> tuple[x509.Certificate, ...]:
@@ -44,7 +72,11 @@ class Credentials:
     appears in a ``repr``, an exception or a log line, and it takes no part in equality.
 
     Raises :class:`~icsclient.smime.CredentialsError` if the key does not belong to the
-    certificate or is neither RSA nor EC.
+    certificate or is neither RSA nor EC.  An end-entity certificate issued by a CA (not
+    self-issued) with no ``chain`` is flagged at construction with a
+    :class:`MissingChainWarning` (and a log line on ``icsclient.smime``): a peer that
+    knows only the root cannot validate the signature without the intermediates.  Pass
+    them as ``chain=``, or load a full-chain PEM (leaf first) with :meth:`from_pem`.
     """
 
     certificate: x509.Certificate = attrs.field(
@@ -67,6 +99,53 @@ class Credentials:
                 "the private key does not belong to the certificate "
                 f"{describe_subject(self.certificate)}"
             )
+        if not self.chain and not _ROOT_ISSUED.get() and self._issued_by_a_ca():
+            message = (
+                f"the credentials for {self.subject} carry no chain: the certificate was "
+                f"issued by {describe_name(self.certificate.issuer)}, and a peer that trusts "
+                "only the root cannot validate what they sign; pass chain= (the intermediate "
+                "CA certificates) or a full-chain PEM to Credentials.from_pem"
+            )
+            log.warning("%s", message)
+            warnings.warn(message, MissingChainWarning, stacklevel=3)
+
+    def _issued_by_a_ca(self) -> bool:
+        """Whether the certificate is an end entity issued by someone else."""
+        cert = self.certificate
+        if cert.issuer == cert.subject:
+            return False
+        try:
+            basic = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
+        except x509.ExtensionNotFound:
+            return True
+        return not basic.ca
+
+    @property
+    def not_valid_before(self) -> _dt.datetime:
+        """The start of the certificate's validity (UTC)."""
+        return self.certificate.not_valid_before_utc
+
+    @property
+    def not_valid_after(self) -> _dt.datetime:
+        """The end of the certificate's validity (UTC)."""
+        return self.certificate.not_valid_after_utc
+
+    def validity(self, at: _dt.datetime | None = None) -> Validity:
+        """The certificate's validity at ``at`` (default now): dates and ``days_left``."""
+        return Validity.of(self.certificate, at)
+
+    def days_left(self, at: _dt.datetime | None = None) -> int:
+        """Whole days from ``at`` (default now) until the certificate expires."""
+        return self.validity(at).days_left
+
+    def check_validity(
+        self, at: _dt.datetime | None = None, *, warn_days: int | None = WARN_DAYS
+    ) -> Validity:
+        """Refuse an expired or not-yet-valid certificate; warn within ``warn_days``.
+
+        See :func:`~icsclient.smime.check_validity`; the error names the subject and dates.
+        """
+        return check_validity(self.certificate, at, warn_days=warn_days, what="own certificate")
 
     def __repr__(self) -> str:
         return (
@@ -102,10 +181,12 @@ class Credentials:
     ) -> Credentials:
         """Load credentials from PEM (or DER) data or files.
 
-        ``cert`` is the certificate (a PEM bundle whose first certificate is the leaf and
-        the rest its chain is accepted too); ``key`` the private key, encrypted with
-        ``password`` if it is; ``chain`` the intermediate CA certificates.  Each takes
-        bytes or a path.
+        ``cert`` is the certificate, or a full-chain bundle: the leaf first, then its
+        intermediate CA certificates (as ``icsclient certs`` writes ``client-fullchain.pem``);
+        ``key`` the private key, encrypted with ``password`` if it is; ``chain`` further
+        intermediate CA certificates.  Each takes a path, PEM text (a ``str`` holding
+        ``-----BEGIN``, as read from an environment variable or a secret store) or bytes.
+        No message, ``repr`` or log line ever quotes the key or its text.
         """
         certs = load_certificates(cert, "certificate")
         if isinstance(key, (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey)):

@@ -34,12 +34,19 @@ def read_bytes(value: BytesOrPath, what: str) -> bytes:
     """Return ``value`` itself if it is bytes, else the content of the file it names."""
     if isinstance(value, (bytes, bytearray)):
         return bytes(value)
+    if isinstance(value, str) and "-----BEGIN" in value:
+        return value.encode("ascii", "replace")  # PEM text (from an environment variable...)
     if isinstance(value, (str, os.PathLike)):
+        name = os.fspath(value)
+        # quote a plausible path only: a long or multi-line text may be key material
+        shown = repr(name) if len(name) <= 512 and "\n" not in name else "(text, not shown)"
         try:
             return Path(value).read_bytes()
-        except OSError as exc:
+        except (OSError, ValueError) as exc:
+            reason = getattr(exc, "strerror", None) or "not a usable path"
             raise CredentialsError(
-                f"cannot read the {what} file {os.fspath(value)!r}: {exc.strerror}"
+                f"cannot read the {what} file {shown}: {reason} "
+                "(give a path, PEM text, or the bytes of a PEM or DER file)"
             ) from None
     raise TypeError(f"the {what} must be bytes or a path, not {type(value).__name__}")
 
@@ -48,10 +55,7 @@ def load_certificates(value: CertificateLike, what: str = "certificate") -> list
     """Load one or more certificates (a PEM bundle may hold several, DER holds one)."""
     if isinstance(value, x509.Certificate):
         return [value]
-    if isinstance(value, str) and value.lstrip().startswith("-----BEGIN"):
-        data = value.encode("ascii", "replace")
-    else:
-        data = read_bytes(value, what)
+    data = read_bytes(value, what)
     try:
         if _PEM_CERT in data:
             certs = x509.load_pem_x509_certificates(data)

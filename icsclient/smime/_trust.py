@@ -21,13 +21,19 @@ from cryptography.x509.verification import (
 
 from ..ics.names import CCF_SITE
 from ._errors import (
-    CertificateExpiredError,
-    CertificateNotYetValidError,
     CredentialsError,
     NotPinnedError,
     UntrustedCertificateError,
 )
-from ._load import CertificateLike, cert_name, describe_certificate, load_certificate_list
+from ._load import (
+    CertificateLike,
+    cert_name,
+    describe_certificate,
+    describe_name,
+    describe_subject,
+    load_certificate_list,
+)
+from ._validity import Validity, check_validity
 
 _EMAIL = ExtendedKeyUsageOID.EMAIL_PROTECTION
 _ANY_EKU = x509.ObjectIdentifier("2.5.29.37.0")
@@ -224,11 +230,12 @@ class Trust:
             verified = verifier.verify(leaf, pool)
         except VerificationError as exc:
             # say "expired" rather than "untrusted" when a CA on the issuer path is the cause
-            for cert in self._issuer_path(leaf, pool):
+            path = self._issuer_path(leaf, pool)
+            for cert in path:
                 self._check_dates(cert, at, leaf=False)
             raise UntrustedCertificateError(
                 f"the signer certificate {describe_certificate(leaf)} is not trusted for "
-                f"e-mail protection: {exc}"
+                f"e-mail protection: {self._missing_issuer(leaf, path) or exc}"
             ) from None
         chain = list(verified.chain)
         for cert in chain[1:]:
@@ -258,22 +265,35 @@ class Trust:
             current = issuer
         return path
 
+    def _missing_issuer(self, leaf: x509.Certificate, path: Sequence[x509.Certificate]) -> str:
+        """Which issuer could not be found above ``leaf``, and what to pass; "" if none is."""
+        top = path[-1] if path else leaf
+        issuer, subject = cert_name(top, "issuer"), cert_name(top)
+        if issuer is None or subject is None or issuer == subject:
+            return ""
+        if any(_fingerprint(top) == _fingerprint(a) for a in self.anchors):
+            return ""
+        return (
+            f"the issuer {describe_name(issuer)} of {describe_subject(top)} was not "
+            "found: the signer must send its intermediate CA certificate(s) (for our own "
+            "credentials, a full-chain PEM or chain= in Credentials.from_pem), or pass them "
+            "as Trust(intermediates=...), or add the issuing root to the trust anchors"
+        )
+
     @staticmethod
     def _check_dates(cert: x509.Certificate, at: _dt.datetime, *, leaf: bool) -> None:
         """Raise the expired / not-yet-valid error for ``cert`` at ``at``."""
-        what = "signer certificate" if leaf else "CA certificate"
-        if at > cert.not_valid_after_utc:
-            raise CertificateExpiredError(
-                f"the {what} {describe_certificate(cert)} expired on "
-                f"{cert.not_valid_after_utc:%Y-%m-%d %H:%M:%S} UTC "
-                f"(checked at {at:%Y-%m-%d %H:%M:%S} UTC)"
-            )
-        if at < cert.not_valid_before_utc:
-            raise CertificateNotYetValidError(
-                f"the {what} {describe_certificate(cert)} is not valid before "
-                f"{cert.not_valid_before_utc:%Y-%m-%d %H:%M:%S} UTC "
-                f"(checked at {at:%Y-%m-%d %H:%M:%S} UTC)"
-            )
+        check_validity(
+            cert, at, warn_days=None, what="signer certificate" if leaf else "CA certificate"
+        )
+
+    def validity(self, at: _dt.datetime | None = None) -> tuple[Validity, ...]:
+        """The validity of each pinned gateway certificate at ``at`` (default: now).
+
+        ``days_left`` on each tells how long until a gateway rollover is due; see
+        :func:`~icsclient.smime.check_validity` to refuse or warn.
+        """
+        return tuple(Validity.of(cert, at) for cert in self.gateway_certs)
 
     def check_pinned(self, cert: x509.Certificate) -> None:
         """Raise :class:`~icsclient.smime.NotPinnedError` unless ``cert`` is pinned."""

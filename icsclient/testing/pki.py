@@ -27,6 +27,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from ..ics.names import CCF_SITE
 from ..smime import Credentials, Trust
+from ..smime._credentials import issued_by_a_root
 from ..smime._load import PrivateKey
 
 __all__ = ["ThrowawayPKI", "make_test_pki", "pooled_key"]
@@ -238,19 +239,25 @@ class ThrowawayPKI:
             not_after=valid_until or self.now + _dt.timedelta(days=730),
             email_protection=email_protection,
         )
-        chain = (ca.certificate,) if ca.certificate != self.ca_cert else ()
-        return Credentials(cert, key, chain)
+        if ca.certificate == self.ca_cert:
+            return _root_issued(cert, key)
+        return Credentials(cert, key, (ca.certificate,))
 
-    def write(self, directory: str | os.PathLike[str]) -> dict[str, Path]:
+    def write(
+        self, directory: str | os.PathLike[str], *, overwrite: bool = True
+    ) -> dict[str, Path]:
         """Write every certificate and key as PEM files into ``directory``.
 
         Names: ``ca.pem``, ``issuing-ca.pem``, ``untrusted-ca.pem`` and for each of
         ``client``, ``gateway``, ``expired-client``, ``untrusted-client`` a ``<name>.pem``
-        certificate, ``<name>.key`` (unencrypted PKCS#8) and ``<name>-chain.pem``.
-        Returns the paths by name (``"client.key"`` -> path).
+        certificate, ``<name>.key`` (unencrypted PKCS#8, file mode 0600),
+        ``<name>-fullchain.pem`` (the certificate then its chain: what
+        ``Credentials.from_pem`` wants) and, when the chain is not empty, ``<name>-chain.pem``.
+        With ``overwrite=False`` nothing is written if any of the files exists
+        (:class:`FileExistsError` names them).  Returns the paths by name
+        (``"client.key"`` -> path).
         """
         out = Path(directory)
-        out.mkdir(parents=True, exist_ok=True)
         files: dict[str, bytes] = {
             "ca.pem": _pem(self.ca_cert),
             "issuing-ca.pem": _pem(self.issuing_ca.certificate),
@@ -264,13 +271,41 @@ class ThrowawayPKI:
         ):
             files[f"{name}.pem"] = _pem(creds.certificate)
             files[f"{name}.key"] = _key_pem(creds.private_key)
-            files[f"{name}-chain.pem"] = b"".join(_pem(c) for c in creds.chain)
+            files[f"{name}-fullchain.pem"] = b"".join(
+                _pem(c) for c in (creds.certificate, *creds.chain)
+            )
+            if creds.chain:
+                files[f"{name}-chain.pem"] = b"".join(_pem(c) for c in creds.chain)
+        if not overwrite:
+            existing = sorted(name for name in files if (out / name).exists())
+            if existing:
+                raise FileExistsError(
+                    f"{out} already holds {', '.join(existing)}; not overwriting them"
+                )
+        out.mkdir(parents=True, exist_ok=True)
         paths: dict[str, Path] = {}
         for name, data in files.items():
             path = out / name
-            path.write_bytes(data)
+            _write(path, data, private=name.endswith(".key"))
             paths[name] = path
         return paths
+
+
+def _write(path: Path, data: bytes, *, private: bool) -> None:
+    """Write ``data``; a private key file is created 0600, never readable by others."""
+    if private:
+        path.unlink(missing_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+    else:
+        path.write_bytes(data)
+
+
+def _root_issued(cert: x509.Certificate, key: PrivateKey) -> Credentials:
+    """Credentials issued straight by a root: no chain is needed, so no warning either."""
+    with issued_by_a_root():
+        return Credentials(cert, key, ())
 
 
 _extra_index: dict[str, int] = {"rsa": 10, "ec": 10}
@@ -368,8 +403,8 @@ def make_test_pki(
         client_key,
         chain,
     )
-    untrusted = Credentials(
-        leaf(client_key, client_site, client_email, start, ee_end, untrusted_ca), client_key, ()
+    untrusted = _root_issued(
+        leaf(client_key, client_site, client_email, start, ee_end, untrusted_ca), client_key
     )
     return ThrowawayPKI(
         ca_cert=root_cert,
