@@ -29,6 +29,7 @@ from icsclient.smime._mime import (
     _split_fields,
     _Unsure,
     decode_words,
+    header_defects,
     parse_entity,
 )
 
@@ -50,8 +51,14 @@ HEADERS = (
 
 
 def _reference(head: bytes) -> Message:
-    """The header block as ``email``'s feed parser reads it."""
-    return _PARSER.parsebytes(head + b"\r\n\r\n")
+    """The header block as ``email``'s feed parser reads it, with only its header defects.
+
+    (3.10 also reports MultipartInvariantViolationDefect for a multipart type read
+    header-only: about a body it never read, so ``header_defects`` leaves it out.)
+    """
+    message = _PARSER.parsebytes(head + b"\r\n\r\n")
+    message.defects[:] = header_defects(message)
+    return message
 
 
 def _ref_param(message: Message, name: str, header: str = "content-type") -> str | None:
