@@ -47,10 +47,29 @@ def _locate(segment: Segment, predicate: object) -> tuple[int, int, str]:
     raise AssertionError("unreachable: no offending character")  # pragma: no cover
 
 
+def _trimmed(elements: Iterable[tuple[str, ...]]) -> list[tuple[str, ...]]:
+    """``elements`` without trailing empty components and trailing empty elements.
+
+    ISO 9735 (and the CCF) ask for only the significant characters: ``("CN", "", "")``
+    is written ``CN`` and a segment's empty last elements are left out, as pydifact and
+    bots write them (``NAD+CN++X``, not ``NAD+CN::++X::``).
+    """
+    out: list[tuple[str, ...]] = []
+    for element in elements:
+        k = len(element)
+        while k > 1 and not element[k - 1]:
+            k -= 1
+        out.append(element if k == len(element) else element[:k])
+    while out and out[-1] == ("",):
+        out.pop()
+    return out
+
+
 def _body(segment: Segment, chars: ServiceChars, charset: str | None) -> str:
     """The elements of ``segment`` as escaped text, between the tag's element separator
-    and the terminator; refused characters raise :class:`BuildError`."""
-    elements: Iterable[Iterable[str]] = segment.elements
+    and the terminator, trailing empty components and elements left out (see
+    :func:`_trimmed`); refused characters raise :class:`BuildError`."""
+    elements: Iterable[Iterable[str]] = _trimmed(segment.elements)
     content = "".join(chain.from_iterable(elements))
     pattern, escape = _escaper(chars)
     if pattern.search(content):
@@ -60,7 +79,7 @@ def _body(segment: Segment, chars: ServiceChars, charset: str | None) -> str:
                 f"segment {segment.tag}, element {i}, component {j}: "
                 f"{describe_char(ch)} is a separator and no release character is set"
             )
-        elements = [map(escape, element) for element in segment.elements]
+        elements = [map(escape, element) for element in _trimmed(segment.elements)]
     if charset is not None:
         bad = invalid_char_pattern(charset)
         if bad.search(content):
@@ -82,7 +101,7 @@ def serialize_segment(
     segment, the element and the component (1-based, the tag not counted).
     """
     body = _body(segment, chars, charset)
-    if segment.elements:
+    if body:
         return f"{segment.tag}{chars.element}{body}{chars.terminator}"
     return f"{segment.tag}{chars.terminator}"
 
@@ -145,13 +164,28 @@ def _batches(segments: Iterable[Segment], chars: ServiceChars, charset: str) -> 
             hits = sorted(pieces_at(bodies, _zeros(marked))) if 0 in marked else ()
         for index in hits:
             bodies[index] = _body(batch[index], chars, charset)
+        if _may_have_trailing_empties(bodies, cs, es):
+            for index, body in enumerate(bodies):
+                if not body or body.endswith((cs, es)) or cs + es in body:
+                    bodies[index] = _body(batch[index], chars, charset)
+            every_segment_has_elements = all(bodies)
         if every_segment_has_elements:
             seps: Iterable[str] = repeat(es)
-        else:  # a segment with no elements is its tag and terminator
-            seps = [es if e else "" for e in elements]
+        else:  # a segment with no (significant) elements is its tag and terminator
+            seps = [es if body else "" for body in bodies]
         parts = zip(map(_tags, batch), seps, bodies, repeat(term))
         # every character is now one the syntax level (a subset of Latin-1) carries
         yield "".join(flat(parts)).encode("latin-1")
+
+
+def _may_have_trailing_empties(bodies: list[str], cs: str, es: str) -> bool:
+    """Whether any body may end an element or the segment with empty data (one C-level
+    search over the batch; an escaped separator before an element separator or at the
+    end is a false alarm that the exact check in :func:`_trimmed` settles)."""
+    joined = "\n".join(bodies) + "\n"
+    return (cs + es) in joined or (cs + "\n") in joined or (es + "\n") in joined or (
+        "\n\n" in joined or joined.startswith("\n")
+    )
 
 
 def _zeros(marked: bytes) -> list[int]:
