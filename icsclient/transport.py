@@ -29,6 +29,7 @@ from typing import Literal, Protocol
 
 import attrs
 
+from ._smtp import SMTP_SSL_WITH_DEADLINE, SMTP_WITH_DEADLINE, Deadline, DeadlineMixin
 from .errors import IcsError
 
 __all__ = [
@@ -52,18 +53,20 @@ class TransportError(IcsError):
 
     ``host`` and ``port`` name the server; ``code`` and ``reply`` are the SMTP reply code and
     text when the server gave one (``None`` otherwise); ``refused`` maps each refused
-    recipient to its ``(code, reply)``.  The message never contains a password.
+    recipient to its ``(code, reply)``; ``path`` names the folder when a mailbox reader
+    fails (``host`` is then empty).  The message never contains a password.
     """
 
     def __init__(
         self,
         message: str,
         *,
-        host: str,
-        port: int,
+        host: str = "",
+        port: int = 0,
         code: int | None = None,
         reply: str | None = None,
         refused: Mapping[str, tuple[int, str]] | None = None,
+        path: str | None = None,
     ) -> None:
         super().__init__(message)
         self.host = host
@@ -71,11 +74,18 @@ class TransportError(IcsError):
         self.code = code
         self.reply = reply
         self.refused: dict[str, tuple[int, str]] = dict(refused or {})
+        self.path = path
 
 
 def _reply_text(reply: bytes | str) -> str:
     text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
     return " ".join(text.split())
+
+
+CCF_MAX_INTERCHANGE = 10_000_000
+"""The CCF takes interchanges of up to 10 MB (``ICS-RULES.md``)..."""
+CCF_MAX_EMAIL = 19_500_000
+"""...which is about 19.5 MB once signed, encrypted and base64-encoded twice."""
 
 
 def _check_security(_instance: object, _attribute: object, value: str) -> None:
@@ -97,7 +107,14 @@ class SmtpSender:
     ``"tls"`` (implicit TLS, usually port 465).  ``ssl_context`` defaults to
     :func:`ssl.create_default_context` (certificate and host name checked).  With
     ``username`` the sender logs in (``password`` is never shown in a ``repr``, a log or an
-    error).  ``timeout`` (seconds) bounds every network operation.
+    error).  ``timeout`` (seconds) bounds each whole exchange -- connecting, the greeting,
+    EHLO, STARTTLS and login in :meth:`open`, and every :meth:`send` from ``MAIL FROM`` to
+    the end of ``DATA`` -- as a deadline, however slowly the server trickles its replies.
+
+    The server's ``SIZE`` limit (RFC 1870), when it announces one, is read at EHLO: a
+    larger e-mail is refused before anything is sent.  The CCF itself takes an interchange
+    of up to 10 MB, about 19.5 MB as e-mail, so the server on the way must allow that much
+    (Postfix's ``message_size_limit`` is 10,240,000 bytes by default).
 
     Used as a context manager, one connection serves every :meth:`send` inside the block;
     otherwise each :meth:`send` opens and closes its own.
@@ -119,6 +136,9 @@ class SmtpSender:
         return f"{self.host}:{self.port}"
 
     def _error(self, what: str, exc: BaseException | None = None) -> TransportError:
+        if _timed_out(exc):
+            exc = None
+            what = f"{what}: timed out (no answer within the {self.timeout:g} s timeout)"
         code: int | None = None
         reply: str | None = None
         refused: dict[str, tuple[int, str]] = {}
@@ -146,10 +166,12 @@ class SmtpSender:
         return self.ssl_context if self.ssl_context is not None else ssl.create_default_context()
 
     def _connect(self) -> smtplib.SMTP:
+        deadline = Deadline(self.timeout)
         try:
             smtp: smtplib.SMTP
             if self.security == "tls":
-                smtp = smtplib.SMTP_SSL(
+                smtp = SMTP_SSL_WITH_DEADLINE(
+                    deadline,
                     self.host,
                     self.port,
                     local_hostname=self.local_hostname,
@@ -157,12 +179,18 @@ class SmtpSender:
                     context=self._context(),
                 )
             else:
-                smtp = smtplib.SMTP(
-                    self.host, self.port, local_hostname=self.local_hostname, timeout=self.timeout
+                smtp = SMTP_WITH_DEADLINE(
+                    deadline,
+                    self.host,
+                    self.port,
+                    local_hostname=self.local_hostname,
+                    timeout=self.timeout,
                 )
         except ssl.SSLError as exc:
             raise self._error("the TLS handshake failed", exc) from None
         except smtplib.SMTPException as exc:
+            if _timed_out(exc) or deadline.passed:
+                raise self._error("no greeting from the server", TimeoutError()) from None
             raise self._error("the server refused the connection", exc) from None
         except OSError as exc:
             raise self._error("cannot connect", exc) from None
@@ -240,16 +268,25 @@ class SmtpSender:
             raise ValueError("send() needs at least one recipient")
         kept = self._connection is not None
         smtp = self._connection if self._connection is not None else self._connect()
+        if isinstance(smtp, DeadlineMixin):
+            smtp.deadline = Deadline(self.timeout)  # the whole send, MAIL FROM to DATA's end
         try:
+            self._check_size(smtp, len(raw))
             refused = smtp.sendmail(mail_from, recipients, bytes(raw))
         except smtplib.SMTPServerDisconnected as exc:
             self._connection = None
             raise self._error("the server closed the connection", exc) from None
+        except TransportError:
+            raise
         except smtplib.SMTPSenderRefused as exc:
+            if exc.smtp_code == 552:
+                raise self._error(_too_large(len(raw)), exc) from None
             raise self._error(f"the sender {mail_from} was refused", exc) from None
         except smtplib.SMTPRecipientsRefused as exc:
             raise self._error("every recipient was refused", exc) from None
         except smtplib.SMTPDataError as exc:
+            if exc.smtp_code == 552:
+                raise self._error(_too_large(len(raw)), exc) from None
             raise self._error("the message was refused", exc) from None
         except (smtplib.SMTPException, OSError) as exc:
             self._drop(smtp)
@@ -263,10 +300,39 @@ class SmtpSender:
                 smtplib.SMTPRecipientsRefused(refused),
             )
 
+    def _check_size(self, smtp: smtplib.SMTP, size: int) -> None:
+        """Refuse, before sending, an e-mail larger than the server's announced SIZE."""
+        smtp.ehlo_or_helo_if_needed()
+        announced = smtp.esmtp_features.get("size", "").strip()
+        limit = int(announced) if announced.isascii() and announced.isdigit() else 0
+        if limit and size > limit:
+            raise self._error(
+                f"the e-mail is {size:,} bytes, more than the server's limit of {limit:,} "
+                f"bytes (SIZE); nothing was sent. {_CCF_SIZES}"
+            )
+
     def _drop(self, smtp: smtplib.SMTP) -> None:
         if self._connection is smtp:
             self._connection = None
             _close_quietly(smtp)
+
+
+_CCF_SIZES = (
+    "The CCF accepts an interchange of up to 10 MB, about 19.5 MB as a signed and "
+    "encrypted e-mail: the mail server must allow that much (Postfix's message_size_limit "
+    "is 10,240,000 bytes by default)"
+)
+
+
+def _too_large(size: int) -> str:
+    return f"the server refused the e-mail ({size:,} bytes) as too large. {_CCF_SIZES}"
+
+
+def _timed_out(exc: BaseException | None) -> bool:
+    """Whether ``exc`` (or what smtplib wrapped into it) is a timeout."""
+    if isinstance(exc, (TimeoutError, socket.timeout)):
+        return True
+    return isinstance(exc, smtplib.SMTPServerDisconnected) and "timed out" in str(exc)
 
 
 def _quit_quietly(smtp: smtplib.SMTP) -> None:
@@ -322,6 +388,31 @@ def _optional_path(value: str | os.PathLike[str] | None) -> Path | None:
     return None if value is None else Path(value)
 
 
+def _check_folder(path: Path, what: str, subfolders: Sequence[str], create: bool) -> None:
+    """Refuse a folder that does not exist (a typo would read nothing, forever), or make it."""
+    if create:
+        for sub in subfolders or ("",):
+            try:
+                (path / sub).mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise TransportError(
+                    f"cannot create the {what} {path}: {exc.strerror}", path=str(path)
+                ) from None
+        return
+    if not path.is_dir():
+        state = "is not a folder" if path.exists() else "does not exist"
+        raise TransportError(
+            f"the {what} {path} {state} (check the path; pass create=True to make it)",
+            path=str(path),
+        )
+    if subfolders and not any((path / sub).is_dir() for sub in subfolders):
+        raise TransportError(
+            f"{path} is not a Maildir: it has none of {', '.join(s + '/' for s in subfolders)} "
+            "(pass create=True to make them)",
+            path=str(path),
+        )
+
+
 @attrs.define
 class MaildirReader:
     """Read the messages waiting in a Maildir (``new/`` and ``cur/``; ``tmp/`` is ignored).
@@ -332,10 +423,23 @@ class MaildirReader:
     once the message is stored, and it is deleted -- or moved into ``processed`` when that
     folder is given.  A message that vanishes between listing and reading (another reader
     took it) is skipped.
+
+    A folder that does not exist, or is not a Maildir (none of ``new/``, ``cur/``), raises
+    :class:`TransportError` at construction; ``create=True`` makes ``tmp/``, ``new/``
+    and ``cur/`` instead.
     """
 
     path: Path = attrs.field(converter=Path)
     processed: Path | None = attrs.field(default=None, kw_only=True, converter=_optional_path)
+    create: bool = attrs.field(default=False, kw_only=True)
+
+    def __attrs_post_init__(self) -> None:
+        _check_folder(
+            self.path,
+            "Maildir",
+            ("tmp", "new", "cur") if self.create else ("new", "cur"),
+            self.create,
+        )
 
     def keys(self) -> list[str]:
         """The keys of the waiting messages, in the order iteration yields them."""
@@ -392,12 +496,17 @@ class EmlFolderReader:
     Iterating yields ``(key, raw bytes)``, oldest file first (by file time, then name);
     ``key`` is the file name.  Only names ending in ``suffix`` count (``.eml`` by
     default, any case).  Nothing is removed while reading: :meth:`done` deletes the file
-    -- or moves it into ``processed`` when that folder is given.
+    -- or moves it into ``processed`` when that folder is given.  A folder that does not
+    exist raises :class:`TransportError` at construction (``create=True`` makes it).
     """
 
     path: Path = attrs.field(converter=Path)
     processed: Path | None = attrs.field(default=None, kw_only=True, converter=_optional_path)
     suffix: str = attrs.field(default=".eml", kw_only=True)
+    create: bool = attrs.field(default=False, kw_only=True)
+
+    def __attrs_post_init__(self) -> None:
+        _check_folder(self.path, "folder", (), self.create)
 
     def keys(self) -> list[str]:
         """The names of the waiting files, in the order iteration yields them."""

@@ -304,7 +304,15 @@ def test_maildir_reader_moves_to_processed(tmp_path: Path) -> None:
     reader.done(key)
     assert list(reader) == []
     assert [p.read_bytes() for p in (tmp_path / "done").iterdir()] == [b"raw"]
-    assert list(MaildirReader(tmp_path / "missing")) == []
+    with pytest.raises(TransportError, match="missing does not exist.*create=True"):
+        MaildirReader(tmp_path / "missing")
+    assert list(MaildirReader(tmp_path / "made", create=True)) == []
+    assert (tmp_path / "made" / "new").is_dir() and (tmp_path / "made" / "tmp").is_dir()
+    with pytest.raises(TransportError, match="is not a Maildir"):
+        MaildirReader(tmp_path / "made" / "new")
+    with pytest.raises(TransportError, match="nothing-here does not exist"):
+        EmlFolderReader(tmp_path / "nothing-here")
+    assert list(EmlFolderReader(tmp_path / "eml", create=True)) == []
 
 
 def test_eml_folder_reader(tmp_path: Path) -> None:
