@@ -14,7 +14,7 @@ To have something to process, ``main`` runs the simulated CCF as a real SMTP ser
 loopback (:class:`~icsclient.testing.ccf.SmtpCCF`) that delivers its replies into a
 Maildir in a temporary folder, and lodges three air cargo reports with it over SMTP.
 
-Run: ``python examples/process_maildir.py`` (needs ``aiosmtpd``, in the ``test`` extra)
+Run: ``python examples/process_maildir.py``
 """
 
 from __future__ import annotations

@@ -117,10 +117,45 @@ class DemoResult:
     folder: str
 
 
+def demo_dict(result: DemoResult) -> dict[str, object]:
+    """The demo's result with fixed keys and numbers (the ``demo --json`` schema)."""
+    labels = dict(result.rows)
+
+    def number(*names: str) -> int:
+        for name in names:
+            value = labels.get(name)
+            if isinstance(value, int):
+                return value
+        return 0
+
+    return {
+        "settled": result.settled,
+        "elapsed_seconds": round(result.elapsed, 3),
+        "counts": {key: number(*names) for key, names in _JSON_KEYS.items()},
+    }
+
+
+_JSON_KEYS: dict[str, tuple[str, ...]] = {
+    "lodged": ("lodged",),
+    "acknowledged": ("acknowledged",),
+    "rejected": ("rejected",),
+    "resends": ("resends",),
+    "responses_rejected": ("responses rejected",),
+    "responses_accepted_with_warnings": ("responses accepted with errors and/or warnings",),
+    "responses_accepted": ("responses accepted",),
+    "acknowledgements_sent": ("acknowledgements sent",),
+    "contrl_accepted": ("CONTRL accepted",),
+    "contrl_rejected": ("CONTRL rejected",),
+    "contrl_duplicate": ("CONTRL duplicate (after a re-send)",),
+}
+
+
 @contextmanager
 def _folder(keep: str | Path | None) -> Iterator[Path]:
     if keep is not None:
         path = Path(keep)
+        if path.exists() and not path.is_dir():
+            raise NotADirectoryError(f"{path} exists and is not a folder")
         path.mkdir(parents=True, exist_ok=True)
         yield path
         return
@@ -152,12 +187,15 @@ def run_demo(
 
     with _folder(keep) as folder:
         pki = make_test_pki()
+        if keep is not None:  # so that the kept e-mails can be opened (icsclient open)
+            pki.write(folder / "pki")
         gateway = SimulatedCCF.for_pki(pki, rule=_verdict, clock=now)
         gateway.lose_next("contrl")  # the first CONTRL goes astray: watch the re-send
         inbox = SmtpInbox(maildir=folder / "inbox")
         with SqliteStore(folder / "ledger.sqlite") as store, SmtpCCF(gateway, inbox=inbox) as ccf:
             client = LodgementClient.for_pki(pki, store, clock=now)
-            reader = inbox.reader()
+            # kept: every e-mail the gateway sent, moved aside once processed
+            reader = inbox.reader(processed=folder / "processed") if keep else inbox.reader()
             with ccf.sender() as smtp:
                 bar = _Progress(count, stream)
                 tally: Counter[str] = Counter()

@@ -60,7 +60,8 @@ def test_demo_command_json() -> None:
     )
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)
-    assert doc["settled"] is True and doc["rows"]["lodged"] == 3
+    assert doc["settled"] is True and doc["counts"]["lodged"] == 3 and doc["schema"] == 1
+    assert all(isinstance(n, int) for n in doc["counts"].values())
 
 
 def test_demo_refuses_a_bad_count() -> None:

@@ -183,8 +183,11 @@ def _may_have_trailing_empties(bodies: list[str], cs: str, es: str) -> bool:
     search over the batch; an escaped separator before an element separator or at the
     end is a false alarm that the exact check in :func:`_trimmed` settles)."""
     joined = "\n".join(bodies) + "\n"
-    return (cs + es) in joined or (cs + "\n") in joined or (es + "\n") in joined or (
-        "\n\n" in joined or joined.startswith("\n")
+    return (
+        (cs + es) in joined
+        or (cs + "\n") in joined
+        or (es + "\n") in joined
+        or ("\n\n" in joined or joined.startswith("\n"))
     )
 
 
