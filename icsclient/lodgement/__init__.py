@@ -25,7 +25,7 @@ Every event that asks for an e-mail to be sent is a :class:`SendEmail` with an
 ``outgoing`` attribute; send it, then call :meth:`~LodgementClient.sent` with it.
 """
 
-from ._client import ICONTRL_DETAIL, Lodgeable, LodgementClient, MessageSpec, PkiLike
+from ._client import ICONTRL_DETAIL, LodgementClient
 from ._events import (
     AcknowledgementToSend,
     ContrlAccepted,
@@ -47,6 +47,7 @@ from ._events import (
     SendEmail,
     Superseded,
 )
+from ._outbound import Lodgeable, MessageSpec, PkiLike
 from ._summary import LodgementSummary
 
 __all__ = [

@@ -1,134 +1,47 @@
-"""The sans-I/O lodgement client: bytes in, events and e-mails out, state in a Store."""
+"""The lodgement client: bytes in, events and e-mails out, every fact in a Store (does I/O)."""
 
 from __future__ import annotations
 
-import json
-from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta, timezone
-from typing import Any, Protocol, TypeAlias
+from typing import Any
 
-from ..edifact import iter_segments
-from ..edifact.envelope import Interchange, Message, parse_interchange
-from ..edifact.segment import Segment
+from ..edifact.envelope import Message
 from ..errors import BuildError, ReceivedError
-from ..ics.contrl import ContrlReport, parse_contrl
-from ..ics.cusres import CusresResponse, Outcome, parse_cusres
 from ..ics.envelope import build_interchange
-from ..ics.icontrl import build_icontrl, needs_acknowledgement
 from ..ics.names import CCF_SITE, check_site_id
-from ..ics.ordering import ResponseArrival, compare_responses, content_digest
-from ..ics.sequence import following, format_icr
-from ..mail import compose_email, open_email
+from ..mail import compose_email
 from ..smime import CertificateLike, CipherName, Credentials, DigestName, Trust
-from ..store import InboxEntry, OutboxEntry, OutboxState, Store
+from ..store import OutboxEntry, OutboxState, Store
 from ._events import (
-    AcknowledgementToSend,
-    ContrlAccepted,
-    ContrlDuplicate,
-    ContrlReceived,
-    ContrlRejected,
-    ContrlUnmatched,
-    DuplicateReceived,
     Event,
     GaveUp,
-    NotUnderstood,
-    OpenFailed,
     Outgoing,
     OutgoingKind,
     PendingSend,
-    PlainTextReceived,
     ResendDue,
-    ResponseReceived,
-    Superseded,
 )
-from ._summary import LodgementSummary
+from ._inbound import Inbound
+from ._outbound import (
+    Build,
+    Lodgeable,
+    MessageSpec,
+    PkiLike,
+    checked_builder,
+    foreseen,
+    messages_of,
+)
+from ._state import Change, Input, on_overdue
+from ._summary import LodgementSummary, summarize
 
-__all__ = ["ICONTRL_DETAIL", "Lodgeable", "LodgementClient", "MessageSpec", "PkiLike"]
-
-MessageSpec: TypeAlias = "Message | tuple[str, Iterable[Segment]]"
-"""One message to lodge: a :class:`~icsclient.edifact.envelope.Message` or a
-``(type, body segments)`` pair."""
-
-Lodgeable: TypeAlias = "bytes | bytearray | Interchange | MessageSpec | Sequence[MessageSpec]"
-"""What :meth:`LodgementClient.lodge` takes: an interchange (bytes or parsed), one message
-(a :class:`~icsclient.edifact.envelope.Message` or a ``(type, body segments)`` pair) or a
-sequence of messages."""
-
-_Build: TypeAlias = Callable[[str], "tuple[bytes, bytes]"]
-"""An ``allocate_and_record`` callback: (interchange, e-mail) for an ICR."""
+__all__ = ["ICONTRL_DETAIL", "LodgementClient"]
 
 ICONTRL_DETAIL = "ICONTRL sent; the CCF never answers an acknowledgement"
 """The outbox detail of an ICONTRL once sent (its state becomes ACKNOWLEDGED: final)."""
 
-DUPLICATE_DETECTED = 26
-"""0085 syntax error code: duplicate detected."""
-
-_HISTORY = 50
-"""How many superseded response digests are remembered per report."""
-
-_NOT_AN_ANSWER = frozenset({"8", "14"})
-"""CUSRES functions (BGM 1225: status, advice) that tell of a report without answering it."""
-
-
-class PkiLike(Protocol):
-    """What :meth:`LodgementClient.for_pki` reads from a throw-away PKI
-    (:class:`icsclient.testing.pki.ThrowawayPKI`)."""
-
-    @property
-    def client(self) -> Credentials:
-        """The client's credentials."""
-
-    @property
-    def gateway(self) -> Credentials:
-        """The gateway's credentials (only its certificate is used)."""
-
-    @property
-    def client_site(self) -> str:
-        """The client's site ID."""
-
-    @property
-    def client_email(self) -> str:
-        """The client's e-mail address."""
-
-    @property
-    def gateway_email(self) -> str:
-        """The gateway's e-mail address."""
-
-    def trust_for_client(self, **overrides: object) -> Trust:
-        """The client's trust: the test root, the gateway pinned."""
-
 
 def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def _first_message_type(interchange: bytes) -> str | None:
-    """The type of the first message (UNH S009), reading only the start of ``interchange``."""
-    try:
-        for seg in iter_segments(interchange, chunk_size=1024):
-            if seg.tag == "UNH":
-                return seg.get(1, 0)
-            if seg.tag in ("UNZ", "UNT"):
-                return None
-    except ReceivedError:
-        return None
-    return None
-
-
-def _acknowledged_by(icontrl: bytes) -> tuple[str, str] | None:
-    """The (sender, ICR) an ICONTRL interchange acknowledges, from its UCI."""
-    try:
-        for seg in iter_segments(icontrl):
-            if seg.tag == "UCI":
-                return seg.get(1, 0), seg.get(0, 0)
-    except ReceivedError:
-        return None
-    return None
-
-
-def _describe(exc: BaseException) -> str:
-    return str(exc) or type(exc).__name__
 
 
 class LodgementClient:
@@ -159,6 +72,14 @@ class LodgementClient:
     UNB recipient (default ``trust.gateway_site``, else ``AAA336C``); ``cipher`` and
     ``digest`` choose the S/MIME algorithms; ``keep_raw_email`` keeps each received
     e-mail in the inbox beside its interchange.
+
+    What the client is: an orchestrator.  It does no network or mailbox I/O and reads no
+    clock of its own, but every call reads and writes the ledger through ``store`` (the
+    store does the I/O: a SQLite file for :class:`~icsclient.store.SqliteStore`).  Which
+    outbox state an entry moves to is decided by the pure state machine in
+    ``icsclient.lodgement._state`` (its table is the diagram on the lifecycle page);
+    receiving is done by ``_inbound``.  Everything it counts lives in the ledger, so
+    :meth:`summary` gives the same numbers after a restart.
 
     One client object belongs to one thread; several clients (threads, processes) may
     share one store.
@@ -227,11 +148,7 @@ class LodgementClient:
         """The signature digest of outgoing e-mails."""
         self.keep_raw_email = bool(keep_raw_email)
         """Whether the inbox keeps each received e-mail beside its interchange."""
-        self._responses: dict[str, Outcome] = {}
-        self._unranked: Counter[Outcome] = Counter()
-        self._superseded = 0
-        self._duplicates = 0
-        self._open_failures = 0
+        self._inbound = Inbound(self)
 
     @classmethod
     def for_pki(cls, pki: PkiLike, store: Store, **options: Any) -> LodgementClient:
@@ -280,33 +197,6 @@ class LodgementClient:
             validate=False,
         )
 
-    def _foreseen(self, build: _Build, ahead: int = 0) -> _Build:
-        """``build``, done ahead for the ICR the store will most likely hand out next
-        (or, with ``ahead``, after that many others).
-
-        :meth:`~icsclient.store.Store.allocate_and_record` runs its callback while it
-        holds the ledger's write lock, and signing and encrypting are most of the callback:
-        another process sharing the ledger would wait for them.  So build now, before the
-        lock, for the ICR :meth:`~icsclient.store.Store.peek_icr` announces, and have the
-        callback return that when the store hands out that very ICR (it does, unless
-        another process took it in between: then it builds again, inside).  The number is
-        still allocated and recorded with its interchange in one transaction; an e-mail
-        made for a number not handed out is dropped, never sent.
-        """
-        try:
-            number = self.store.peek_icr(self.site)
-            for _ in range(ahead):
-                number = following(number)
-            guess = format_icr(number, pad=self.pad)
-            ready = build(guess)
-        except Exception:  # the real call, inside the transaction, says what is wrong
-            return build
-
-        def record(icr: str) -> tuple[bytes, bytes]:
-            return ready if icr == guess else build(icr)
-
-        return record
-
     def _outgoing(
         self,
         entry: OutboxEntry,
@@ -332,9 +222,9 @@ class LodgementClient:
         if email is None:
             email = self._compose(entry.interchange, now)
             self.store.set_email(entry.site, entry.icr, email)
-        if _first_message_type(entry.interchange) == "CONTRL":
-            target = _acknowledged_by(entry.interchange)
-            return self._outgoing(entry, OutgoingKind.ACKNOWLEDGEMENT, email, target)
+        if entry.is_acknowledgement:
+            kind = OutgoingKind.ACKNOWLEDGEMENT
+            return self._outgoing(entry, kind, email, entry.acknowledges)
         return self._outgoing(entry, OutgoingKind.LODGEMENT, email)
 
     def _lookup(self, what: Outgoing | str) -> Outgoing:
@@ -344,33 +234,6 @@ class LodgementClient:
         if entry is None:
             raise BuildError(f"ICR {what!r} of site {self.site} is not in the outbox")
         return self._to_send(entry, self._now(None))
-
-    def _messages(self, source: Lodgeable) -> list[MessageSpec]:
-        if isinstance(source, (bytes, bytearray, memoryview)):
-            source = parse_interchange(bytes(source), strict=True)
-        items: list[MessageSpec]
-        if isinstance(source, Interchange):
-            if source.sender != self.site:
-                raise BuildError(
-                    f"the interchange's sender is {source.sender!r}, not this client's site "
-                    f"{self.site!r}"
-                )
-            items = list(source.messages)
-        elif isinstance(source, Message) or (
-            isinstance(source, tuple) and len(source) == 2 and isinstance(source[0], str)
-        ):
-            items = [source]
-        else:
-            items = list(source)
-        if not items:
-            raise BuildError("nothing to lodge: no messages")
-        for item in items:
-            if (item.type if isinstance(item, Message) else item[0]) == "CONTRL":
-                raise BuildError(
-                    "lodge() takes business messages; the client writes acknowledgements "
-                    "(ICONTRL) itself when it receives"
-                )
-        return items
 
     # ------------------------------------------------------------------ sending
 
@@ -404,24 +267,31 @@ class LodgementClient:
         :class:`~icsclient.errors.BuildError` is raised and no ICR is used.
         """
         when = self._now(now)
-        builds = [self._lodgement_builder(self._messages(item), when) for item in batch]
-        ready = [
-            (self._foreseen(build, ahead), count) for ahead, (build, count) in enumerate(builds)
+        items = [messages_of(item, self.site) for item in batch]
+        builds = [
+            foreseen(self.store, self.site, self.pad, self._lodgement_builder(messages, when), n)
+            for n, messages in enumerate(items)
         ]
 
-        def record(build: _Build, count: int) -> Outgoing:
+        def record(build: Build, messages: list[MessageSpec]) -> Outgoing:
+            first = messages[0]
             entry = self.store.allocate_and_record(
-                self.site, build, now=when, pad=self.pad, message_count=count
+                self.site,
+                build,
+                now=when,
+                pad=self.pad,
+                message_count=len(messages),
+                kind=first.type if isinstance(first, Message) else first[0],
             )
             assert entry.email is not None
             return self._outgoing(entry, OutgoingKind.LODGEMENT, entry.email)
 
-        if len(ready) <= 1:
-            return [record(build, count) for build, count in ready]
+        if len(builds) <= 1:
+            return [record(build, messages) for build, messages in zip(builds, items, strict=False)]
         with self.store.transaction():
-            return [record(build, count) for build, count in ready]
+            return [record(build, messages) for build, messages in zip(builds, items, strict=False)]
 
-    def _lodgement_builder(self, items: list[MessageSpec], when: datetime) -> tuple[_Build, int]:
+    def _lodgement_builder(self, items: list[MessageSpec], when: datetime) -> Build:
         """The ``allocate_and_record`` callback building an interchange of ``items``."""
 
         def build(icr: str) -> tuple[bytes, bytes]:
@@ -430,7 +300,7 @@ class LodgementClient:
             )
             return data, self._compose(data, when)
 
-        return build, len(items)
+        return build
 
     def lodge_built(
         self,
@@ -450,23 +320,15 @@ class LodgementClient:
         """
         when = self._now(now)
 
-        def record(icr: str) -> tuple[bytes, bytes]:
-            data = build(icr)
-            if not isinstance(data, (bytes, bytearray)):
-                raise BuildError(f"build({icr!r}) must return bytes, not {type(data).__name__}")
-            head = next(iter_segments(bytes(data[:4096]), chunk_size=4096), None)
-            if head is None or head.tag != "UNB":
-                raise BuildError(f"build({icr!r}) returned bytes that do not start with a UNB")
-            if (head.get(1, 0), head.get(4)) != (self.site, icr):
-                raise BuildError(
-                    f"build({icr!r}) wrote UNB sender {head.get(1, 0)!r} and ICR "
-                    f"{head.get(4)!r}; expected {self.site!r} and {icr!r}"
-                )
-            return bytes(data), self._compose(bytes(data), when)
-
+        record, kind = checked_builder(build, self.site, lambda data: self._compose(data, when))
         try:
             entry = self.store.allocate_and_record(
-                self.site, record, now=when, pad=self.pad, message_count=message_count
+                self.site,
+                record,
+                now=when,
+                pad=self.pad,
+                message_count=message_count,
+                kind=kind,
             )
         except ReceivedError as exc:  # the tokenizer could not read the start
             raise BuildError(f"the built interchange cannot be read: {exc}") from None
@@ -491,25 +353,22 @@ class LodgementClient:
         with self.store.transaction(durable=False):  # one commit for all the writes
             if out.kind is OutgoingKind.LODGEMENT:
                 resend = when + self.resend_after
-                self.store.mark_sent(out.site, out.icr, now=when, next_resend=resend)
+                change = Change(Input.SENT, when, resend, attempt=True, sent=True)
+                self.store.update_outbox(out.site, out.icr, change, op="sent")
                 return
-            # An ICONTRL completes: nothing answers it, and its interchange is acknowledged.
-            self.store.mark_sent(
-                out.site,
-                out.icr,
-                now=when,
-                next_resend=None,
-                final=OutboxState.ACKNOWLEDGED,
-                detail=ICONTRL_DETAIL,
-            )
-            if out.acknowledges is not None:
-                self.store.mark_acknowledged(*out.acknowledges, missing_ok=True)
+            self._acknowledged(out, when, attempt=True)
 
-    def _acknowledged(self, out: Outgoing, now: datetime) -> None:
-        """Complete an ICONTRL left in the SENT state: final, its interchange acknowledged."""
-        self.store.mark_state(
-            out.site, out.icr, OutboxState.ACKNOWLEDGED, detail=ICONTRL_DETAIL, now=now
+    def _acknowledged(self, out: Outgoing, now: datetime, *, attempt: bool) -> None:
+        """An ICONTRL completes: nothing answers it, and its interchange is acknowledged."""
+        change = Change(
+            Input.ICONTRL_SENT,
+            now,
+            detail=ICONTRL_DETAIL,
+            sets_detail=True,
+            attempt=attempt,
+            sent=attempt,
         )
+        self.store.update_outbox(out.site, out.icr, change, op="sent")
         if out.acknowledges is not None:
             self.store.mark_acknowledged(*out.acknowledges, missing_ok=True)
 
@@ -529,9 +388,10 @@ class LodgementClient:
         out = self._lookup(what)
         when = self._now(now)
         wait = self.resend_after if retry_after is None else retry_after
-        self.store.record_attempt(
-            out.site, out.icr, now=when, next_resend=when + wait, detail=str(reason)
+        change = Change(
+            Input.SEND_FAILED, when, when + wait, str(reason), sets_detail=True, attempt=True
         )
+        self.store.update_outbox(out.site, out.icr, change, op="send_failed")
 
     def due(self, now: datetime | None = None) -> list[Event]:
         """What is due at ``now``: :class:`ResendDue`, :class:`PendingSend` or :class:`GaveUp`.
@@ -554,15 +414,11 @@ class LodgementClient:
         )
         events: list[Event] = []
         for entry, was_sent in found:
-            if entry.attempts >= self.max_attempts:
+            if on_overdue(entry.attempts, self.max_attempts) is Input.LAST_OVERDUE:
                 what = "no CONTRL" if was_sent else "not sent"
-                self.store.mark_state(
-                    entry.site,
-                    entry.icr,
-                    OutboxState.GAVE_UP,
-                    detail=f"{what} after {entry.attempts} attempt(s)",
-                    now=when,
-                )
+                detail = f"{what} after {entry.attempts} attempt(s)"
+                change = Change(Input.LAST_OVERDUE, when, detail=detail, sets_detail=True)
+                self.store.update_outbox(entry.site, entry.icr, change, op="due")
                 events.append(GaveUp(entry.site, entry.icr, entry.attempts, entry.last_sent))
             elif was_sent:
                 events.append(ResendDue(self._to_send(entry, when), entry.last_sent))
@@ -609,338 +465,13 @@ class LodgementClient:
         arrivals: list[Callable[[], list[Event]]] = []
         icontrls = 0
         for raw_email in raw_emails:
-            arrival, acknowledges = self._arrival(bytes(raw_email), when, icontrls)
+            arrival, acknowledges = self._inbound.arrival(bytes(raw_email), when, icontrls)
             arrivals.append(arrival)
             icontrls += acknowledges
         if len(arrivals) == 1:
             return [arrivals[0]()]
         with self.store.transaction():
             return [arrival() for arrival in arrivals]
-
-    def _arrival(
-        self, raw: bytes, when: datetime, ahead: int
-    ) -> tuple[Callable[[], list[Event]], bool]:
-        """Open ``raw``; return what records it (to run in the store transaction) and
-        whether that allocates an ICONTRL (``ahead`` others are allocated before it).
-
-        A failure to open is recorded in the quarantine; a plain-text response too.
-        """
-        try:
-            opened = open_email(raw, recipient=self.credentials, trust=self.trust)
-        except Exception as exc:  # anything wrong with what came in is quarantined
-            reason = f"the e-mail could not be opened: {_describe(exc)}"
-            return self._quarantining(raw, reason, exc, when)
-        if opened.plain_text:
-            subject, text = opened.subject.text, opened.text or ""
-
-            def plain() -> list[Event]:
-                qid = self.store.quarantine(raw, f"plain-text response: {subject}", when)
-                return [PlainTextReceived(subject, text, qid)]
-
-            return plain, False
-        data = opened.interchange or b""
-        try:
-            parsed = parse_interchange(data, strict=False)
-        except Exception as exc:
-            reason = f"the interchange could not be read: {_describe(exc)}"
-            return self._quarantining(raw, reason, exc, when)
-        if parsed.recipient != self.site or not parsed.control_reference or not parsed.sender:
-            reason = (
-                f"the interchange {parsed.control_reference!r} from {parsed.sender!r} is "
-                f"addressed to {parsed.recipient!r}, not to this client's site {self.site!r}"
-            )
-            return self._quarantining(raw, reason, None, when)
-        # Storing, recording the ICONTRL and reading the content are one commit: the
-        # ICONTRL is handed out (returned) only once the interchange is durably stored, and
-        # a crash before the commit leaves nothing (the CCF sends the interchange again).
-        # The ICONTRL is composed ahead, outside the store's lock (see _foreseen).
-        acknowledges = needs_acknowledgement(parsed)
-        icontrl = (
-            self._foreseen(self._icontrl_builder(parsed, when), ahead) if acknowledges else None
-        )
-
-        def record() -> list[Event]:
-            with self.store.transaction():
-                return self._record(raw, data, parsed, when, icontrl)
-
-        return record, acknowledges
-
-    def _record(
-        self, raw: bytes, data: bytes, parsed: Interchange, when: datetime, icontrl: _Build | None
-    ) -> list[Event]:
-        """Store a received interchange, record its ICONTRL, read it (in a transaction)."""
-        entry, duplicate = self.store.store_received(
-            parsed.sender,
-            parsed.control_reference,
-            data,
-            raw_email=raw if self.keep_raw_email else None,
-            now=when,
-            acknowledged=not needs_acknowledgement(parsed),
-        )
-        events = self._acknowledge(entry, parsed, when, icontrl)
-        if duplicate and entry.processed:
-            self._duplicates += 1
-            events.append(
-                DuplicateReceived(
-                    entry.sender,
-                    entry.icr,
-                    (entry.sender, entry.icr),
-                    entry.received,
-                    acknowledged_again=bool(events),
-                )
-            )
-            return events
-        events.extend(self._process(entry, parsed, when))
-        return events
-
-    def _quarantining(
-        self, raw: bytes, reason: str, exc: BaseException | None, now: datetime
-    ) -> tuple[Callable[[], list[Event]], bool]:
-        """An :meth:`_arrival` that quarantines ``raw``."""
-        return (lambda: [self._quarantine(raw, reason, exc, now)]), False
-
-    def _quarantine(
-        self, raw: bytes, reason: str, exc: BaseException | None, now: datetime
-    ) -> OpenFailed:
-        self._open_failures += 1
-        qid = self.store.quarantine(raw, reason, now)
-        return OpenFailed(reason, type(exc).__name__ if exc is not None else "MailError", qid)
-
-    def _icontrl_builder(self, parsed: Interchange, now: datetime) -> _Build:
-        """The ``allocate_and_record`` callback building the ICONTRL for ``parsed``."""
-
-        def build(icr: str) -> tuple[bytes, bytes]:
-            data = build_icontrl(
-                parsed, sender=self.site, icr=icr, prepared=now, recipient=self.gateway_site
-            )
-            return data, self._compose(data, now)
-
-        return build
-
-    def _acknowledge(
-        self, entry: InboxEntry, parsed: Interchange, now: datetime, build: _Build | None = None
-    ) -> list[Event]:
-        """Record an ICONTRL for a stored interchange; a CONTRL is only marked acknowledged.
-
-        ``build`` makes the ICONTRL (default: :meth:`_icontrl_builder`).
-        """
-        if not needs_acknowledgement(parsed):
-            if not entry.acknowledged:
-                self.store.mark_acknowledged(entry.sender, entry.icr)
-            return []
-        if build is None:
-            build = self._icontrl_builder(parsed, now)
-        try:
-            out = self.store.allocate_and_record(self.site, build, now=now, pad=self.pad)
-        except BuildError as exc:
-            return [NotUnderstood(entry.sender, entry.icr, f"cannot acknowledge it: {exc}")]
-        assert out.email is not None
-        target = (entry.sender, entry.icr)
-        outgoing = self._outgoing(out, OutgoingKind.ACKNOWLEDGEMENT, out.email, target)
-        return [AcknowledgementToSend(outgoing, entry.sender, entry.icr)]
-
-    def _process(self, entry: InboxEntry, parsed: Interchange, now: datetime) -> list[Event]:
-        """Read a stored interchange's messages, act on them and mark it processed."""
-        events: list[Event] = []
-        summary: list[dict[str, Any]] = []
-        kinds: list[str] = []
-        for message in parsed.messages:
-            if message.type not in kinds:
-                kinds.append(message.type)
-            try:
-                if message.type == "CONTRL":
-                    report = parse_contrl(message)
-                    events.append(self._apply_contrl(report, entry, now))
-                    summary.append({"contrl": report.control_reference, "ok": report.accepted})
-                elif message.type == "CUSRES":
-                    response = parse_cusres(message)
-                    events.extend(self._apply_response(response, entry, parsed))
-                    summary.append(
-                        {
-                            "cusres": response.document_name,
-                            "reference": response.sender_reference,
-                            "version": response.sender_version,
-                            "outcome": response.outcome.value,
-                        }
-                    )
-                else:
-                    events.append(
-                        NotUnderstood(
-                            entry.sender,
-                            entry.icr,
-                            f"message {message.reference} is a "
-                            f"{message.type or 'message of no type'}, which the client does not "
-                            "read; it is kept in the inbox",
-                        )
-                    )
-            except ReceivedError as exc:
-                events.append(
-                    NotUnderstood(entry.sender, entry.icr, f"message {message.reference}: {exc}")
-                )
-        detail = "; ".join(e.reason for e in events if isinstance(e, NotUnderstood)) or None
-        self.store.mark_processed(
-            entry.sender,
-            entry.icr,
-            json.dumps(summary, separators=(",", ":")),
-            kind="+".join(kinds) or None,
-            detail=detail,
-        )
-        return events
-
-    # ------------------------------------------------------------------ CONTRL
-
-    def _find_outbox(self, icr: str) -> OutboxEntry | None:
-        entry = self.store.get_outbox(self.site, icr)
-        if entry is None and icr.isdigit() and 0 < int(icr) <= 99999999999999:
-            for pad in (False, True):
-                other = format_icr(int(icr), pad=pad)
-                if other != icr:
-                    entry = self.store.get_outbox(self.site, other)
-                    if entry is not None:
-                        break
-        return entry
-
-    def _apply_contrl(
-        self, report: ContrlReport, received: InboxEntry, now: datetime
-    ) -> ContrlReceived:
-        explanation = report.explain()
-        entry = self._find_outbox(report.control_reference) if report.sender == self.site else None
-        if entry is None:
-            return ContrlUnmatched(
-                report.sender,
-                report.control_reference,
-                report,
-                explanation,
-                None,
-                received.sender,
-                received.icr,
-            )
-        state = entry.state
-        if report.error == DUPLICATE_DETECTED:
-            if not state.is_final:
-                state = OutboxState.ACKNOWLEDGED
-                detail = "the CCF reported a duplicate (26): it already had this interchange"
-                self.store.mark_state(entry.site, entry.icr, state, detail=detail, now=now)
-            cls: type[ContrlReceived] = ContrlDuplicate
-        elif report.accepted:
-            state = OutboxState.ACKNOWLEDGED
-            self.store.mark_state(entry.site, entry.icr, state, now=now)
-            cls = ContrlAccepted
-        else:
-            return self._rejected(entry, report, explanation, received, now)
-        return cls(entry.site, entry.icr, report, explanation, state, received.sender, received.icr)
-
-    def _rejected(
-        self,
-        entry: OutboxEntry,
-        report: ContrlReport,
-        explanation: str,
-        received: InboxEntry,
-        now: datetime,
-    ) -> ContrlRejected:
-        if report.rejected:
-            rejected = tuple(str(n) for n in range(1, entry.message_count + 1))
-        else:
-            rejected = tuple(m.reference for m in report.rejected_messages)
-        everything = report.rejected or len(set(rejected)) >= entry.message_count
-        state = OutboxState.REJECTED if everything else OutboxState.ACKNOWLEDGED
-        self.store.mark_state(entry.site, entry.icr, state, detail=explanation, now=now)
-        lines = explanation.splitlines()
-        errors = tuple(line for line in lines if ": " in line or " rejected" in line)
-        return ContrlRejected(
-            entry.site,
-            entry.icr,
-            report,
-            explanation,
-            state,
-            received.sender,
-            received.icr,
-            errors=errors or tuple(lines[:1]),
-            rejected_messages=rejected,
-        )
-
-    # ------------------------------------------------------------------ CUSRES
-
-    def _response_key(self, reference: str) -> str:
-        return f"lodgement/{self.site}/response/{reference}"
-
-    def _apply_response(
-        self, response: CusresResponse, entry: InboxEntry, parsed: Interchange
-    ) -> list[Event]:
-        here = (entry.sender, entry.icr, response.message_reference)
-        delivered = ResponseReceived(
-            sender=entry.sender,
-            icr=entry.icr,
-            message_reference=response.message_reference,
-            sender_reference=response.sender_reference,
-            sender_version=response.sender_version,
-            document_name=response.document_name,
-            outcome=response.outcome,
-            prepared=parsed.prepared,
-            response=response,
-        )
-        reference = response.sender_reference
-        if not reference or response.function in _NOT_AN_ANSWER:
-            # Nothing to stand for, or a status report or advice (BGM 1225 8 / 14): those
-            # tell of a report but do not answer it, so they never supersede its response.
-            self._unranked[response.outcome] += 1
-            return [delivered]
-        incoming = ResponseArrival(
-            prepared=parsed.prepared,
-            arrived=entry.received,
-            content=content_digest(response.segments),
-            sender_reference=reference,
-        )
-        key = self._response_key(reference)
-        stored = self.store.get_meta(key)
-        record = json.loads(stored) if stored else None
-        if record is None or tuple(record["at"]) == here:
-            self._stand(key, here, incoming, response, [] if record is None else record["history"])
-            return [delivered]
-        current = ResponseArrival(
-            prepared=datetime.fromisoformat(record["prepared"]) if record["prepared"] else None,
-            arrived=datetime.fromisoformat(record["arrived"]),
-            content=record["content"],
-            sender_reference=reference,
-        )
-        there = (str(record["at"][0]), str(record["at"][1]), str(record["at"][2]))
-        verdict = compare_responses(current, incoming, history=record["history"])
-        if verdict.duplicate:
-            self._duplicates += 1
-            return [
-                DuplicateReceived(
-                    entry.sender, entry.icr, (there[0], there[1]), None, acknowledged_again=False
-                )
-            ]
-        self._superseded += 1
-        if verdict.standing is incoming:
-            history = [*record["history"], record["content"]][-_HISTORY:]
-            self._stand(key, here, incoming, response, history)
-            return [Superseded(reference, there, here, False, verdict.reason), delivered]
-        record["history"] = [*record["history"], incoming.content][-_HISTORY:]
-        self.store.set_meta(key, json.dumps(record, separators=(",", ":")))
-        return [Superseded(reference, here, there, True, verdict.reason)]
-
-    def _stand(
-        self,
-        key: str,
-        at: tuple[str, str, str],
-        arrival: ResponseArrival,
-        response: CusresResponse,
-        history: list[str],
-    ) -> None:
-        """Record ``response`` as the one standing for its report."""
-        record = {
-            "at": list(at),
-            "prepared": arrival.prepared.isoformat() if arrival.prepared else None,
-            "arrived": arrival.arrived.isoformat(),
-            "content": arrival.content,
-            "history": history,
-            "outcome": response.outcome.value,
-        }
-        self.store.set_meta(key, json.dumps(record, separators=(",", ":")))
-        assert response.sender_reference is not None
-        self._responses[response.sender_reference] = response.outcome
 
     # ------------------------------------------------------------------ recovery
 
@@ -956,76 +487,10 @@ class LodgementClient:
 
         Safe to call at any time and more than once: nothing is sent twice by it alone.
         """
-        when = self._now(now)
-        events: list[Event] = []
-        queued = [e for e in self.store.outbox(OutboxState.QUEUED) if e.site == self.site]
-        waiting: dict[tuple[str, str], OutboxEntry] = {}
-        for entry in queued:
-            if _first_message_type(entry.interchange) == "CONTRL":
-                target = _acknowledged_by(entry.interchange)
-                if target is not None:
-                    waiting.setdefault(target, entry)
-        for entry in self.store.outbox(OutboxState.SENT):
-            if entry.site == self.site and _first_message_type(entry.interchange) == "CONTRL":
-                self._acknowledged(self._to_send(entry, when), entry.last_sent or when)
-        offered: set[str] = set()
-        for inbox in self.store.unacknowledged():
-            parsed = parse_interchange(inbox.interchange, strict=False)
-            key = (inbox.sender, inbox.icr)
-            if key in waiting:
-                icontrl = waiting[key]
-                offered.add(icontrl.icr)
-                events.append(
-                    AcknowledgementToSend(self._to_send(icontrl, when), inbox.sender, inbox.icr)
-                )
-            elif parsed.recipient == self.site:
-                events.extend(self._acknowledge(inbox, parsed, when))
-        for inbox in self.store.unprocessed():
-            parsed = parse_interchange(inbox.interchange, strict=False)
-            if parsed.recipient == self.site:
-                events.extend(self._process(inbox, parsed, when))
-        for entry in queued:
-            if entry.icr in offered:
-                continue
-            out = self._to_send(entry, when)
-            if out.kind is OutgoingKind.ACKNOWLEDGEMENT:
-                if out.acknowledges is None:
-                    events.append(PendingSend(out))
-                    continue
-                sender, icr = out.acknowledges
-                events.append(AcknowledgementToSend(out, sender, icr))
-            else:
-                events.append(PendingSend(out))
-        return events
+        return self._inbound.recover(self._now(now))
 
     # ------------------------------------------------------------------ reporting
 
     def summary(self) -> LodgementSummary:
         """Counts of this site's lodgements by state, resends, acknowledgements, responses."""
-        states: Counter[OutboxState] = Counter()
-        lodged = resends = icontrls = icontrls_sent = 0
-        for entry in self.store.outbox():
-            if entry.site != self.site:
-                continue
-            if _first_message_type(entry.interchange) == "CONTRL":
-                icontrls += 1
-                icontrls_sent += entry.last_sent is not None
-                continue
-            lodged += 1
-            states[entry.state] += 1
-            resends += max(entry.attempts - 1, 0)
-        responses: Counter[Outcome] = Counter(self._responses.values())
-        responses.update(self._unranked)
-        return LodgementSummary(
-            site=self.site,
-            lodged=lodged,
-            states=states,
-            resends=resends,
-            acknowledgements=icontrls,
-            acknowledgements_sent=icontrls_sent,
-            quarantined=len(self.store.quarantined()),
-            responses=responses,
-            superseded=self._superseded,
-            duplicates=self._duplicates,
-            open_failures=self._open_failures,
-        )
+        return summarize(self.store, self.site)

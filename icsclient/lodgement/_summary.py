@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from types import MappingProxyType
 
 import attrs
 
 from ..ics.cusres import Outcome
-from ..store import OutboxState
+from ..store import OutboxState, Store
 
-__all__ = ["LodgementSummary"]
+__all__ = ["LodgementSummary", "summarize"]
+
+DUPLICATES, SUPERSEDED, OPEN_FAILURES = "duplicates", "superseded", "open_failures"
+"""Names of the ledger counters (:meth:`~icsclient.store.Store.counts`) the client keeps."""
+
+UNRANKED = "unranked:"
+"""Prefix of the counters of responses that stand for no report, by outcome value."""
 
 
 def _states(value: Mapping[OutboxState, int]) -> Mapping[OutboxState, int]:
@@ -31,11 +38,12 @@ class LodgementSummary:
     ``acknowledgements_sent`` went out; ``quarantined`` e-mails that could not be opened
     or were plain text.
 
-    From this client object's lifetime only (the ledger keeps the responses, but not in a
-    form that can be counted cheaply): ``responses`` by outcome (the standing response
-    of each report, plus every status report, advice and response naming no report),
-    ``superseded`` out-of-order responses, ``duplicates`` received again and
-    ``open_failures``.
+    Also from the ledger (so the same before and after a restart): ``responses`` by
+    outcome (the standing response of each report, plus every status report, advice and
+    response naming no report), ``superseded`` out-of-order responses, ``duplicates``
+    received again and ``open_failures``.  A ledger migrated from schema version 1 has
+    the standing responses but starts the last three counts (and the responses naming no
+    report) at 0: version 1 kept them only in the client's memory.
     """
 
     site: str
@@ -99,3 +107,37 @@ class LodgementSummary:
         lines = [f"site {self.site}"]
         lines.extend(f"  {label:<{width}}  {value:>7,}" for label, value in rows)
         return "\n".join(lines)
+
+
+def summarize(store: Store, site: str) -> LodgementSummary:
+    """The :class:`LodgementSummary` of ``site`` from what ``store`` holds."""
+    states: Counter[OutboxState] = Counter()
+    lodged = resends = icontrls = icontrls_sent = 0
+    for entry in store.outbox():
+        if entry.site != site:
+            continue
+        if entry.is_acknowledgement:
+            icontrls += 1
+            icontrls_sent += entry.last_sent is not None
+            continue
+        lodged += 1
+        states[entry.state] += 1
+        resends += max(entry.attempts - 1, 0)
+    counts = store.counts(site)
+    responses: Counter[Outcome] = Counter(Outcome(r.outcome) for r in store.responses(site))
+    for name, n in counts.items():
+        if name.startswith(UNRANKED):
+            responses[Outcome(name[len(UNRANKED) :])] += n
+    return LodgementSummary(
+        site=site,
+        lodged=lodged,
+        states=states,
+        resends=resends,
+        acknowledgements=icontrls,
+        acknowledgements_sent=icontrls_sent,
+        quarantined=len(store.quarantined()),
+        responses=responses,
+        superseded=counts.get(SUPERSEDED, 0),
+        duplicates=counts.get(DUPLICATES, 0),
+        open_failures=counts.get(OPEN_FAILURES, 0),
+    )

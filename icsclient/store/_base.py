@@ -116,7 +116,7 @@ class Store(abc.ABC):
         now: datetime,
         pad: bool = False,
         message_count: int = 1,
-        kind: str | None = None,
+        kind: str | Callable[[str, bytes], str | None] | None = None,
         acknowledges: tuple[str, str] | None = None,
     ) -> OutboxEntry:
         """Allocate the next ICR of ``site``, build the interchange with it and queue it: atomic.
@@ -129,10 +129,11 @@ class Store(abc.ABC):
         a crash at any point either the outbox holds the entry with that ICR or the sequence
         did not advance.  Returns the new :attr:`OutboxState.QUEUED` entry.
 
-        ``kind`` (the first message type) and ``acknowledges`` (for an ICONTRL: the sender
-        and ICR it acknowledges) are kept with the entry as given.
+        ``kind`` (the first message type, or a function of the ICR and the interchange
+        built that returns it) and ``acknowledges`` (for an ICONTRL: the sender and ICR it
+        acknowledges) are kept with the entry as given.
         """
-        kind = _text(kind, "kind")
+        kind_of = kind if callable(kind) else (lambda icr, data: _text(kind, "kind"))
         if acknowledges is not None:
             acknowledges = (_key(acknowledges[0], "sender"), _key(acknowledges[1], "icr"))
         check_site_id(site)
@@ -150,11 +151,12 @@ class Store(abc.ABC):
                     f"build({icr!r}) must return (interchange bytes, e-mail bytes or None), "
                     f"got {type(built).__name__}"
                 )
+            interchange = _data(built[0], f"interchange built for ICR {icr!r}")
             return OutboxEntry(
                 site=site,
                 icr=icr,
                 message_count=message_count,
-                interchange=_data(built[0], f"interchange built for ICR {icr!r}"),
+                interchange=interchange,
                 email=_opt_data(built[1], f"e-mail built for ICR {icr!r}"),
                 state=OutboxState.QUEUED,
                 attempts=0,
@@ -163,7 +165,7 @@ class Store(abc.ABC):
                 last_sent=None,
                 next_resend=None,
                 detail=None,
-                kind=kind,
+                kind=_text(kind_of(icr, interchange), "kind"),
                 acknowledges=acknowledges,
             )
 
@@ -419,13 +421,9 @@ class Store(abc.ABC):
             raise StoreError(f"put_response takes a StandingResponse, not {type(response)!r}")
         _key(response.site, "site")
         _key(response.reference, "reference")
-        self._put_response(
-            attrs.evolve(
-                response,
-                arrived=_utc(response.arrived, "arrived"),
-                prepared=_opt_utc(response.prepared, "prepared"),
-            )
-        )
+        if response.prepared is not None and not isinstance(response.prepared, datetime):
+            raise StoreError(f"prepared must be a datetime or None, got {response.prepared!r}")
+        self._put_response(attrs.evolve(response, arrived=_utc(response.arrived, "arrived")))
 
     def responses(self, site: str) -> list[StandingResponse]:
         """Every standing response of ``site``, in the order their reports were first answered."""

@@ -127,7 +127,7 @@ class StandingResponse:
     at: tuple[str, str, str]
     """Where the standing response is: (sender site, ICR, message reference)."""
     prepared: datetime | None
-    """Its UNB date/time of preparation."""
+    """Its UNB date/time of preparation, as written (naive: the sender's local time)."""
     arrived: datetime
     """When it was received."""
     content: str
