@@ -383,3 +383,39 @@ def test_round_trips_over_loopback_smtp(
     assert smtp_gateway.delivery_errors == []
     no_violations(gateway)
     assert all(parse_interchange(s.interchange).recipient == pki.client_site for s in gateway.sent)
+
+
+def test_the_summary_is_the_same_after_a_restart(
+    pki: ThrowawayPKI, gateway: SimulatedCCF, clock: ManualClock, tmp_path: Path
+) -> None:
+    gateway.rule = lambda r: (
+        Verdict.accepted(("WARNING", "AC2000", "v2")) if r.version == "2" else rule(r)
+    )
+    path = tmp_path / "ledger.db"
+    with SqliteStore(path) as store:
+        before = LodgementClient.for_pki(pki, store, clock=clock, resend_after=RESEND)
+        loop = MailLoop(before, gateway)
+        loop.lodge(report("BAD1"))
+        loop.deliver()
+        loop.lodge(report("HAWB1", "1"))
+        first_replies, loop.inbox = loop.inbox, []
+        clock.advance(minutes=5)
+        loop.lodge(report("HAWB1", "2"))
+        loop.deliver()
+        loop.inbox = first_replies
+        loop.deliver()  # version 1's response arrives late: superseded
+        gateway.lose_next("contrl")
+        loop.lodge(report("HAWB2"))
+        loop.deliver()
+        loop.later()  # the re-send brings a duplicate report
+        before.receive(b"Subject: not for us\r\n\r\nhello\r\n")
+        summary = before.summary()
+    assert summary.superseded == 1 and summary.open_failures == 1 and summary.resends == 1
+    assert summary.responses == {
+        Outcome.REJECTED: 1,
+        Outcome.ACCEPTED_WITH_WARNINGS: 1,
+        Outcome.ACCEPTED: 1,
+    }
+    with SqliteStore(path) as store:
+        after = LodgementClient.for_pki(pki, store, clock=clock, resend_after=RESEND)
+        assert after.summary() == summary
