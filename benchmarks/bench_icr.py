@@ -11,6 +11,7 @@ Times, side by side in one run:
 
     python benchmarks/bench_icr.py              # default counts
     python benchmarks/bench_icr.py --count 500  # quicker
+    python benchmarks/bench_icr.py --against /tmp/main   # A/B with another tree (_ab.py)
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+import _ab
 
 from icsclient.store import MemoryStore, SqliteStore, Store
 
@@ -49,7 +52,7 @@ def _draw(path: str, count: int, start: Any) -> None:
         store.allocate_icr(SITE)
 
 
-def processes(path: str, workers: int, count: int) -> None:
+def processes(path: str, workers: int, count: int) -> float:
     """Print the combined allocation rate of ``workers`` processes sharing one file."""
     ctx = multiprocessing.get_context("spawn")
     start = ctx.Event()
@@ -62,28 +65,38 @@ def processes(path: str, workers: int, count: int) -> None:
     start.set()
     for p in procs:
         p.join()
-    print(f"{workers * count / (time.perf_counter() - t):>10,.0f} /s")
+    per_second = workers * count / (time.perf_counter() - t)
+    print(f"{per_second:>10,.0f} /s")
+    return per_second
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=3000, help="allocations per measurement")
     parser.add_argument("--workers", type=int, default=4, help="processes sharing the file")
+    _ab.add_options(parser)
     args = parser.parse_args()
     n = args.count
+    theirs = _ab.baseline(args.against) if args.against else None
+    mine: dict[str, float] = {}
+
+    def rated(label: str, count: int, draw: Callable[[], object]) -> None:
+        mine[label] = rate(label, count, draw)
 
     with tempfile.TemporaryDirectory() as tmp:
         memory: Store = MemoryStore()
         full = SqliteStore(Path(tmp) / "full.db")
         print(f"ICR allocations, {n} per line")
-        rate("MemoryStore.allocate_icr", n, lambda: memory.allocate_icr(SITE))
-        rate("SqliteStore.allocate_icr (WAL, synchronous=FULL)", n, lambda: full.allocate_icr(SITE))
-        rate(
+        rated("MemoryStore.allocate_icr", n, lambda: memory.allocate_icr(SITE))
+        rated(
+            "SqliteStore.allocate_icr (WAL, synchronous=FULL)", n, lambda: full.allocate_icr(SITE)
+        )
+        rated(
             "SqliteStore.allocate_and_record, 10 kB + 20 kB (FULL)",
             n,
             lambda: full.allocate_and_record(SITE, lambda icr: (INTERCHANGE, EMAIL), now=NOW),
         )
-        rate(
+        rated(
             "MemoryStore.allocate_and_record, 10 kB + 20 kB",
             n,
             lambda: memory.allocate_and_record(SITE, lambda icr: (INTERCHANGE, EMAIL), now=NOW),
@@ -91,12 +104,14 @@ def main() -> None:
         normal = SqliteStore(Path(tmp) / "normal.db")
         assert normal._conn is not None
         normal._conn.execute("PRAGMA synchronous = NORMAL")
-        rate(
+        rated(
             "SqliteStore.allocate_icr (WAL, synchronous=NORMAL)",
             n,
             lambda: normal.allocate_icr(SITE),
         )
-        processes(str(Path(tmp) / "shared.db"), args.workers, n // args.workers)
+        label = f"{args.workers} processes x {n // args.workers} allocate_icr (one file)"
+        mine[label] = processes(str(Path(tmp) / "shared.db"), args.workers, n // args.workers)
+    _ab.report(mine, theirs, "allocations per second")
 
 
 if __name__ == "__main__":

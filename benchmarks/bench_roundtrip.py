@@ -34,6 +34,7 @@ acknowledged and all responses acknowledged.
     python benchmarks/bench_roundtrip.py                 # 1,000 round trips per run
     python benchmarks/bench_roundtrip.py --count 200     # quicker
     python benchmarks/bench_roundtrip.py --mode inprocess --store memory
+    python benchmarks/bench_roundtrip.py --against /tmp/main   # A/B with another tree (_ab.py)
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
+import _ab
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa, utils
 from cryptography.hazmat.primitives.serialization import pkcs7
@@ -455,7 +457,9 @@ def main() -> None:
         help="lodging processes for the parallel in-process run (0: skip the parallel runs)",
     )
     parser.add_argument("--window", type=int, default=16, help="lodgements in flight over SMTP")
+    _ab.add_options(parser)
     args = parser.parse_args()
+    theirs = _ab.baseline(args.against) if args.against else None
     pki = make_test_pki(now=T0)
     print(f"bare RSA-2048 private-key operation: {rsa_floor(pki) * 1000:.3f} ms")
     # (label, rate, bare RSA time just before and just after the run): this host's speed
@@ -515,6 +519,7 @@ def main() -> None:
     print(f"  {'':<76} {'rate':>7}  bare RSA before/after (ms)")
     for label, rate, before, after in rates:
         print(f"  {label:<76} {rate:7.1f}  {before * 1000:.2f} / {after * 1000:.2f}")
+    _ab.report({label: rate for label, rate, _, _ in rates}, theirs, "lodgements per second")
 
 
 if __name__ == "__main__":
