@@ -12,14 +12,11 @@ from ..ics.envelope import build_interchange
 from ..ics.names import CCF_SITE, check_site_id
 from ..mail import compose_email
 from ..smime import CertificateLike, CipherName, Credentials, DigestName, Trust
-from ..store import OutboxEntry, OutboxState, Store
+from ..store import OutboxEntry, Store
 from ._events import (
     Event,
-    GaveUp,
     Outgoing,
     OutgoingKind,
-    PendingSend,
-    ResendDue,
 )
 from ._inbound import Inbound
 from ._outbound import (
@@ -30,8 +27,9 @@ from ._outbound import (
     checked_builder,
     foreseen,
     messages_of,
+    overdue,
 )
-from ._state import Change, Input, on_overdue
+from ._state import Change, Input
 from ._summary import LodgementSummary, summarize
 
 __all__ = ["ICONTRL_DETAIL", "LodgementClient"]
@@ -403,28 +401,7 @@ class LodgementClient:
         retry time, or ``resend_after`` after it was recorded, has passed.  Send each
         offered e-mail and call :meth:`sent`; until then the same entry is offered again.
         """
-        when = self._now(now)
-        found: list[tuple[OutboxEntry, bool]] = [
-            (e, True) for e in self.store.due(when) if e.site == self.site
-        ]
-        found.extend(
-            (e, False)
-            for e in self.store.outbox(OutboxState.QUEUED)
-            if e.site == self.site and (e.next_resend or e.created + self.resend_after) <= when
-        )
-        events: list[Event] = []
-        for entry, was_sent in found:
-            if on_overdue(entry.attempts, self.max_attempts) is Input.LAST_OVERDUE:
-                what = "no CONTRL" if was_sent else "not sent"
-                detail = f"{what} after {entry.attempts} attempt(s)"
-                change = Change(Input.LAST_OVERDUE, when, detail=detail, sets_detail=True)
-                self.store.update_outbox(entry.site, entry.icr, change, op="due")
-                events.append(GaveUp(entry.site, entry.icr, entry.attempts, entry.last_sent))
-            elif was_sent:
-                events.append(ResendDue(self._to_send(entry, when), entry.last_sent))
-            else:
-                events.append(PendingSend(self._to_send(entry, when)))
-        return events
+        return overdue(self, self._now(now))
 
     # ------------------------------------------------------------------ receiving
 

@@ -1,18 +1,34 @@
-"""What the lodgement client lodges: the types it takes, and building ahead of the lock."""
+"""The sending half of the lodgement client: what it lodges, building ahead of the lock,
+and what is due again."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import Protocol, TypeAlias
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol, TypeAlias
 
 from ..edifact.envelope import Interchange, Message, parse_interchange
 from ..edifact.segment import Segment
 from ..errors import BuildError
 from ..ics.sequence import following, format_icr
 from ..smime import Credentials, Trust
-from ..store import Store
+from ..store import OutboxEntry, OutboxState, Store
+from ._events import Event, GaveUp, PendingSend, ResendDue
+from ._state import Change, Input, on_overdue
 
-__all__ = ["Build", "Lodgeable", "MessageSpec", "PkiLike", "foreseen", "messages_of"]
+if TYPE_CHECKING:
+    from ._client import LodgementClient
+
+__all__ = [
+    "Build",
+    "Lodgeable",
+    "MessageSpec",
+    "PkiLike",
+    "checked_builder",
+    "foreseen",
+    "messages_of",
+    "overdue",
+]
 
 MessageSpec: TypeAlias = "Message | tuple[str, Iterable[Segment]]"
 """One message to lodge: a :class:`~icsclient.edifact.envelope.Message` or a
@@ -137,3 +153,28 @@ def checked_builder(
         return data, compose(data)
 
     return record, lambda icr, data: kinds.get(icr)
+
+
+def overdue(client: LodgementClient, when: datetime) -> list[Event]:
+    """:meth:`~icsclient.lodgement.LodgementClient.due`: offer again, or give up."""
+    found: list[tuple[OutboxEntry, bool]] = [
+        (e, True) for e in client.store.due(when) if e.site == client.site
+    ]
+    found.extend(
+        (e, False)
+        for e in client.store.outbox(OutboxState.QUEUED)
+        if e.site == client.site and (e.next_resend or e.created + client.resend_after) <= when
+    )
+    events: list[Event] = []
+    for entry, was_sent in found:
+        if on_overdue(entry.attempts, client.max_attempts) is Input.LAST_OVERDUE:
+            what = "no CONTRL" if was_sent else "not sent"
+            detail = f"{what} after {entry.attempts} attempt(s)"
+            change = Change(Input.LAST_OVERDUE, when, detail=detail, sets_detail=True)
+            client.store.update_outbox(entry.site, entry.icr, change, op="due")
+            events.append(GaveUp(entry.site, entry.icr, entry.attempts, entry.last_sent))
+        elif was_sent:
+            events.append(ResendDue(client._to_send(entry, when), entry.last_sent))
+        else:
+            events.append(PendingSend(client._to_send(entry, when)))
+    return events

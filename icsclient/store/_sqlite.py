@@ -560,19 +560,14 @@ class SqliteStore(Store):
         return self._entry(response_from_row, rows[0], "responses") if rows else None
 
     def _put_response(self, response: StandingResponse) -> None:
-        op = "put_response"
-        with self._write(op, one_change=True) as conn:
-            self._run(
-                conn,
-                op,
+        names = _RESPONSE_COLUMNS.split(", ")
+        update = ", ".join(f"{n} = excluded.{n}" for n in names[2:])
+        with self._write("put_response", one_change=True) as conn:
+            sql = (
                 f"INSERT INTO responses ({_RESPONSE_COLUMNS}) VALUES ({', '.join('?' * 10)}) "
-                "ON CONFLICT (site, reference) DO UPDATE SET at_sender = excluded.at_sender, "
-                "at_icr = excluded.at_icr, at_message = excluded.at_message, "
-                "prepared = excluded.prepared, arrived = excluded.arrived, "
-                "content = excluded.content, outcome = excluded.outcome, "
-                "history = excluded.history",
-                response_to_sql(response),
+                f"ON CONFLICT (site, reference) DO UPDATE SET {update}"
             )
+            self._run(conn, "put_response", sql, response_to_sql(response))
 
     def _responses(self, site: str) -> list[StandingResponse]:
         sql = f"SELECT {_RESPONSE_COLUMNS} FROM responses WHERE site = ? ORDER BY rowid"
