@@ -379,6 +379,7 @@ def open_email(
     trust: Trust,
     require_encryption: bool = True,
     require_signature: bool = True,
+    strict: bool = False,
 ) -> ReceivedEmail:
     """Open a received CCF e-mail: decrypt, verify, check, and return its interchange.
 
@@ -391,7 +392,9 @@ def open_email(
     ``trust.gateway_site`` (:class:`~icsclient.smime.SenderMismatchError`) and the subject
     against the UNB (:class:`~icsclient.errors.MailError`).  Both the encryption and the
     signature are required unless ``require_encryption`` / ``require_signature`` say
-    otherwise.  A plain-text response (subject with spaces, a text body) is returned with
+    otherwise.  ``strict`` verifies a detached signature as OpenSSL's ``cms -verify`` does,
+    over the CRLF-canonical form only (see :func:`icsclient.smime.unwrap`).  A plain-text
+    response (subject with spaces, a text body) is returned with
     ``interchange=None`` and the text in ``text``.
     """
     if not isinstance(raw, (bytes, bytearray, memoryview)):
@@ -408,6 +411,7 @@ def open_email(
         trust=trust,
         require_encryption=require_encryption,
         require_signature=require_signature,
+        strict=strict,
     )
     leaf = _leaf(opened.entity)
     base = ReceivedEmail(

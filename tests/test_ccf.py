@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 import datetime as _dt
 import email
+import os
 import re
+import subprocess
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -254,6 +256,43 @@ def test_lost_contrl_then_resend_gets_duplicate(pki: ThrowawayPKI, gateway: Simu
 def _signed_and_encrypted(pki: ThrowawayPKI, entity: bytes, icr: int) -> bytes:
     body = sign_and_encrypt(entity, signer=pki.client, recipients=[pki.gateway.certificate])
     return headers(pki, icr) + body
+
+
+
+def _openssl_verifies(signed: bytes, pki: ThrowawayPKI, tmp_path: Path) -> bool:
+    paths = pki.write(tmp_path)
+    run = subprocess.run(
+        ["openssl", "cms", "-verify", "-CAfile", str(paths["ca.pem"]), "-certfile",
+         str(paths["issuing-ca.pem"]), "-purpose", "smimesign", "-no_check_time",
+         "-out", os.devnull],
+        input=signed, capture_output=True, check=False,
+    )  # fmt: skip
+    return run.returncode == 0
+
+
+def test_strict_gateway_drops_a_signature_made_over_bare_lf(
+    pki: ThrowawayPKI, tmp_path: Path
+) -> None:
+    """OpenSSL canonicalises to CRLF before verifying: a signature over LF text fails there.
+
+    icsclient (and so the default simulated CCF) accepts it, as lenient peers do; the
+    strict gateway drops it, and still takes what the library composes (CRLF).
+    """
+    data = edi(pki, 22)
+    lf_part = attachment(data, f"{SITE}_22.edi").replace(b"\r\n", b"\n")
+    crlf_part = attachment(data, f"{SITE}_22.edi")
+    assert not _openssl_verifies(signed_entity(lf_part, pki.client), pki, tmp_path)
+    assert _openssl_verifies(signed_entity(crlf_part, pki.client), pki, tmp_path)
+
+    raw = _signed_and_encrypted(pki, lf_part, 22)
+    lenient = SimulatedCCF.for_pki(pki, clock=ManualClock(pki.now))
+    assert lenient.receive(raw) and not lenient.dropped
+    strict = SimulatedCCF.for_pki(pki, clock=ManualClock(pki.now), strict=True)
+    assert strict.receive(raw) == []
+    [drop] = strict.dropped
+    assert drop.reason is DropReason.BAD_SIGNATURE
+    assert "bare LF" in drop.detail
+    assert strict.receive(mail(pki, edi(pki, 23))) and len(strict.dropped) == 1
 
 
 @pytest.mark.parametrize(

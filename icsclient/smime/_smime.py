@@ -24,6 +24,7 @@ from ._mime import (
     Base64Lines,
     Entity,
     b64_lines,
+    canonicalise_crlf,
     new_boundary,
     parse_entity,
     split_multipart,
@@ -220,6 +221,7 @@ def unwrap(
     trust: Trust | None,
     require_encryption: bool = True,
     require_signature: bool = True,
+    strict: bool = False,
 ) -> Unwrapped:
     """Decrypt and verify a received S/MIME entity (a whole e-mail will do).
 
@@ -228,6 +230,11 @@ def unwrap(
     and ``application/pkcs7-mime`` signed-data (opaque) are verified over the bytes as
     received.  Then, with ``trust``, the signer's chain is validated and the signer must be
     one of the pinned certificates.
+
+    A detached signature is accepted over the signed part as received or over its
+    CRLF-canonical form.  With ``strict`` it must verify over the canonical form, as
+    OpenSSL's ``cms -verify`` checks it: a signature made over bare LF line endings is then
+    refused with :class:`~icsclient.errors.SignatureError` (a strict gateway would drop it).
 
     Raises :class:`~icsclient.errors.DecryptionError` (always the same, generic),
     :class:`~icsclient.errors.SignatureError` (naming the failed check),
@@ -241,6 +248,7 @@ def unwrap(
         trust=trust,
         require_encryption=require_encryption,
         require_signature=require_signature,
+        strict=strict,
     )
 
 
@@ -251,6 +259,7 @@ def unwrap_entity(
     trust: Trust | None,
     require_encryption: bool = True,
     require_signature: bool = True,
+    strict: bool = False,
 ) -> Unwrapped:
     """:func:`unwrap` of an entity already parsed with :func:`._mime.parse_entity`."""
     top = entity.content_type
@@ -288,7 +297,7 @@ def unwrap_entity(
         elif ctype == "multipart/signed":
             if require_encryption and not encrypted:
                 break
-            entity, result = _verify_multipart(entity, trust)
+            entity, result = _verify_multipart(entity, trust, strict)
             verified = verified or result
         else:
             break
@@ -341,11 +350,15 @@ def _extra(trust: Trust | None) -> Sequence[x509.Certificate]:
     return trust.gateway_certs if trust is not None else ()
 
 
-def _verify_multipart(entity: Entity, trust: Trust | None) -> tuple[Entity, VerifiedSignature]:
+def _verify_multipart(
+    entity: Entity, trust: Trust | None, strict: bool = False
+) -> tuple[Entity, VerifiedSignature]:
     """Verify a detached ``multipart/signed`` entity over its first part as received.
 
     Returns the signed part (parsed in place, or from its CRLF-canonical form when only
-    that verified) and the verification result.
+    that verified) and the verification result.  ``strict`` refuses a signature that
+    verified only over the part as received when that is not CRLF-canonical (bare LFs):
+    OpenSSL canonicalises before verifying, so it would refuse it.
     """
     boundary = entity.param("boundary")
     if not boundary:
@@ -366,5 +379,11 @@ def _verify_multipart(entity: Entity, trust: Trust | None) -> tuple[Entity, Veri
     content = memoryview(source)[begin:stop]
     result = verify_signed_data(sig_entity.decoded_body(), content, extra_certs=_extra(trust))
     if result.signed is content:
+        if strict and canonicalise_crlf(bytes(content)) != content:
+            raise SignatureError(
+                "the detached signature covers the signed part with bare LF line endings; "
+                "S/MIME signs the CRLF-canonical form, and a strict peer (OpenSSL cms -verify, "
+                "the CCF) canonicalises before verifying and refuses it: sign CRLF text"
+            )
         return parse_entity(source, begin, stop), result
     return parse_entity(result.content), result

@@ -578,6 +578,11 @@ class SimulatedCCF:
     under a subject with spaces -- no interchange, no ICR, nothing to acknowledge and so
     never re-sent or batched.  Their CONTRLs stay EDIFACT.
 
+    ``strict`` makes the gateway verify signatures as OpenSSL's ``cms -verify`` does: a
+    detached signature made over bare LF line endings (which icsclient itself accepts, as
+    lenient peers do) is dropped as :attr:`DropReason.BAD_SIGNATURE`.  Use it to check that
+    your sender signs the CRLF-canonical form a strict gateway requires.
+
     Verdicts: ``rule(request)`` when it returns one, else ``verdicts[sender reference]``,
     else accepted.  ``lose`` (a predicate on :class:`Sent`) or :meth:`lose_next` makes
     replies vanish, to test a client's recovery.  Everything is recorded in
@@ -606,6 +611,7 @@ class SimulatedCCF:
         default=None, kw_only=True, validator=_batch_window
     )
     plain_text: set[str] = attrs.field(factory=set, converter=_sites, kw_only=True)
+    strict: bool = attrs.field(default=False, kw_only=True)
 
     log: list[LogEntry] = attrs.field(factory=list, init=False, repr=False)
     dropped: list[Dropped] = attrs.field(factory=list, init=False, repr=False)
@@ -734,7 +740,9 @@ class SimulatedCCF:
 
     def _open(self, raw: bytes, now: _dt.datetime) -> ReceivedEmail | None:
         try:
-            opened = open_email(raw, recipient=self.credentials, trust=self._opening)
+            opened = open_email(
+                raw, recipient=self.credentials, trust=self._opening, strict=self.strict
+            )
         except DecryptionError as exc:
             self._drop(now, DropReason.UNDECRYPTABLE, str(exc), raw)
         except NotEncryptedError as exc:
