@@ -11,6 +11,7 @@ rather than guess when a step does not match.
 from __future__ import annotations
 
 import re
+import textwrap
 from typing import Any
 
 import attrs
@@ -66,7 +67,7 @@ class Explanation:
         ref = self.reply.reference
         about = f" for {ref[0].value} {ref[1]}" if ref else ""
         head = f"{self.reply.message_id} ({self.reply.meaning}){about}"
-        return "\n".join([head, *(f"  {e}" for e in self.errors)])
+        return "\n".join([head, *(textwrap.indent(str(e), "  ") for e in self.errors)])
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON document of ``icsclient ics2 explain --json``."""
