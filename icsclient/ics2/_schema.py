@@ -25,6 +25,15 @@ class Spec:
     required: bool = False
     max_occurs: int = 1
     cls: Any = None
+    outer: tuple[str, ...] = attrs.field(init=False)
+    leaf: str = attrs.field(init=False)
+    repeated: bool = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        *outer, leaf = self.path.split("/")
+        object.__setattr__(self, "outer", tuple(outer))
+        object.__setattr__(self, "leaf", leaf)
+        object.__setattr__(self, "repeated", self.kind in ("many", "strs"))
 
 
 def el(

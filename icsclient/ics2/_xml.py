@@ -17,7 +17,7 @@ from typing import Any
 from lxml import etree
 
 from ._schema import Spec, specs
-from .errors import Ics2XmlError
+from .errors import Ics2InputError, Ics2XmlError
 
 MAX_XML_BYTES = 100_000_000
 """The largest XML document read: 100 MB, the ICS2 limit for one uncompressed payload."""
@@ -97,29 +97,141 @@ def _text(kind: str, value: Any) -> str:
 def write_object(parent: etree._Element, obj: Any, ns: str) -> None:
     """Append the elements of ``obj`` (an attrs value with specs) to ``parent``."""
     sub = etree.SubElement
+    q = _qnames(ns)
     for name, spec in specs(type(obj)):
         value = getattr(obj, name)
-        if value is None or value == ():
+        if value is None or (spec.repeated and not value):
             continue
-        *outer, leaf = spec.path.split("/")
         node = parent
-        for tag in outer:
+        for tag in spec.outer:
+            qname = q[tag]
             last = node[-1] if len(node) else None
-            qname = f"{{{ns}}}{tag}"
             node = last if last is not None and last.tag == qname else sub(node, qname)
-        qleaf = f"{{{ns}}}{leaf}"
-        if spec.kind == "many":
+        qleaf = q[spec.leaf]
+        kind = spec.kind
+        if kind == "str":
+            sub(node, qleaf).text = value
+        elif kind == "many":
             for item in value:
                 write_object(sub(node, qleaf), item, ns)
-        elif spec.kind == "strs":
-            for number, country in enumerate(value, 1):
-                pair = sub(node, qleaf)
-                sub(pair, f"{{{ns}}}sequenceNumber").text = str(number)
-                sub(pair, f"{{{ns}}}country").text = country
-        elif spec.kind == "obj":
+        elif kind == "obj":
             write_object(sub(node, qleaf), value, ns)
+        elif kind == "strs":
+            seq, country = q["sequenceNumber"], q["country"]
+            for number, code in enumerate(value, 1):
+                pair = sub(node, qleaf)
+                sub(pair, seq).text = str(number)
+                sub(pair, country).text = code
         else:
-            sub(node, qleaf).text = _text(spec.kind, value)
+            sub(node, qleaf).text = _text(kind, value)
+
+
+class _QNames(dict[str, str]):
+    """``{ns}tag`` strings, made once per tag."""
+
+    def __init__(self, ns: str) -> None:
+        super().__init__()
+        self.ns = ns
+
+    def __missing__(self, tag: str) -> str:
+        qname = self[tag] = f"{{{self.ns}}}{tag}"
+        return qname
+
+
+_QNAME_CACHE: dict[str, _QNames] = {}
+
+
+def _qnames(ns: str) -> _QNames:
+    found = _QNAME_CACHE.get(ns)
+    if found is None:
+        found = _QNAME_CACHE[ns] = _QNames(ns)
+    return found
+
+
+_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _escape(text: str) -> str:
+    if "&" in text:
+        text = text.replace("&", "&amp;")
+    if "<" in text:
+        text = text.replace("<", "&lt;")
+    if ">" in text:
+        text = text.replace(">", "&gt;")
+    if "\r" in text:
+        text = text.replace("\r", "&#13;")
+    return text
+
+
+def serialise(obj: Any, root_tag: str, ns: str) -> bytes:
+    """``obj`` as a UTF-8 XML document with root ``root_tag`` in namespace ``ns``.
+
+    Written as text in one pass (the same bytes lxml's pretty printer gives for
+    :func:`write_object`'s tree, about three times faster); a character XML does not allow
+    is an :class:`.Ics2InputError` naming the element.
+    """
+    parts = [
+        "<?xml version='1.0' encoding='UTF-8'?>\n",
+        f'<{root_tag} xmlns="{_escape(ns).replace(chr(34), "&quot;")}">\n',
+    ]
+    mark = len(parts)
+    _emit(parts, obj, "  ")
+    if len(parts) == mark:
+        parts[-1] = parts[-1][:-2] + "/>\n"
+    else:
+        parts.append(f"</{root_tag}>\n")
+    text = "".join(parts)
+    bad = _INVALID.search(text)
+    if bad is not None:
+        line = text.count("\n", 0, bad.start()) + 1
+        raise Ics2InputError(
+            f"character {bad.group()!r} is not allowed in XML (line {line} of the {root_tag})"
+        )
+    return text.encode("utf-8")
+
+
+def _emit(parts: list[str], obj: Any, indent: str) -> None:
+    add = parts.append
+    open_tags: list[str] = []
+    for name, spec in specs(type(obj)):
+        value = getattr(obj, name)
+        if value is None or (spec.repeated and not value):
+            continue
+        outer = spec.outer
+        keep = 0
+        while keep < len(open_tags) and keep < len(outer) and open_tags[keep] == outer[keep]:
+            keep += 1
+        while len(open_tags) > keep:
+            tag = open_tags.pop()
+            add(f"{indent}{'  ' * len(open_tags)}</{tag}>\n")
+        for tag in outer[keep:]:
+            add(f"{indent}{'  ' * len(open_tags)}<{tag}>\n")
+            open_tags.append(tag)
+        here = indent + "  " * len(open_tags)
+        leaf, kind = spec.leaf, spec.kind
+        if kind == "str":
+            add(f"{here}<{leaf}>{_escape(value)}</{leaf}>\n")
+        elif kind == "many" or kind == "obj":
+            for item in value if kind == "many" else (value,):
+                add(f"{here}<{leaf}>\n")
+                mark = len(parts)
+                _emit(parts, item, here + "  ")
+                if len(parts) == mark:
+                    parts[-1] = f"{here}<{leaf}/>\n"
+                else:
+                    add(f"{here}</{leaf}>\n")
+        elif kind == "strs":
+            inner = here + "  "
+            for number, code in enumerate(value, 1):
+                add(
+                    f"{here}<{leaf}>\n{inner}<sequenceNumber>{number}</sequenceNumber>\n"
+                    f"{inner}<country>{_escape(code)}</country>\n{here}</{leaf}>\n"
+                )
+        else:
+            add(f"{here}<{leaf}>{_escape(_text(kind, value))}</{leaf}>\n")
+    while open_tags:
+        tag = open_tags.pop()
+        add(f"{indent}{'  ' * len(open_tags)}</{tag}>\n")
 
 
 # --- reading ----------------------------------------------------------------------------------

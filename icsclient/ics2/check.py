@@ -13,6 +13,7 @@ checked.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Iterator
 from decimal import Decimal
@@ -29,12 +30,21 @@ _LETTERS = re.compile(r"[A-Za-z]+")
 _DIGITS = re.compile(r"[0-9]+")
 
 
-def format_problem(fmt: str, value: Any) -> str | None:
-    """Why ``value`` breaks the IE table format ``fmt`` (``an..70``, ``n..16,6``), or ``None``."""
+@functools.cache
+def _parse_format(fmt: str) -> tuple[str, bool, int, str | None]:
     m = _FMT.fullmatch(fmt)
     if m is None:  # pragma: no cover - the formats are the model's own constants
         raise ValueError(f"unknown format {fmt!r}")
-    kind, upto, size, decimals = m.group(1), m.group(2), int(m.group(3)), m.group(4)
+    return m.group(1), bool(m.group(2)), int(m.group(3)), m.group(4)
+
+
+def format_problem(fmt: str, value: Any) -> str | None:
+    """Why ``value`` breaks the IE table format ``fmt`` (``an..70``, ``n..16,6``), or ``None``."""
+    kind, upto, size, decimals = _parse_format(fmt)
+    if kind == "an" and type(value) is str:  # the common case, first
+        n = len(value)
+        if (upto and 1 <= n <= size) or n == size:
+            return None
     if isinstance(value, Decimal):
         if value < 0 or not value.is_finite():
             return f"{value} must be a non-negative number ({fmt})"
@@ -64,12 +74,16 @@ def _walk(obj: Any, pointer: str) -> Iterator[Finding]:
     """Formats, required elements and cardinalities of ``obj`` and everything below it."""
     for name, spec in specs(type(obj)):
         value = getattr(obj, name)
-        here = f"{pointer}/{spec.path}"
-        if value is None or value == () or value == "":
+        if value is None or ((spec.repeated or spec.kind == "str") and not value):
             if spec.required:
-                yield Finding(here, "required", "is required and missing")
+                yield Finding(f"{pointer}/{spec.path}", "required", "is required and missing")
             continue
-        yield from _walk_value(spec, value, here)
+        if spec.kind == "str" and spec.fmt is not None:
+            problem = format_problem(spec.fmt, value)
+            if problem is not None:
+                yield Finding(f"{pointer}/{spec.path}", "format", problem)
+            continue
+        yield from _walk_value(spec, value, f"{pointer}/{spec.path}")
 
 
 def _walk_value(spec: Spec, value: Any, here: str) -> Iterator[Finding]:

@@ -188,3 +188,11 @@ def test_billion_laughs_is_refused_without_expansion() -> None:
 def test_size_limit() -> None:
     with pytest.raises(Ics2XmlError, match="limit"):
         parse_xml(b" " * (MAX_XML_BYTES + 1))
+
+
+def test_characters_xml_does_not_allow_are_refused() -> None:
+    bad = attrs.evolve(sample_filing(), declarant=Party(name="bell\x07"))
+    with pytest.raises(BuildError, match="not allowed in XML"):
+        build_filing(bad, force=True)
+    odd = attrs.evolve(sample_filing(), declarant=Party(name="A & B <x> \r"))
+    assert parse_filing(build_filing(odd, force=True)).declarant == Party(name="A & B <x>")

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from hypothesis import given
 from hypothesis import strategies as st
+from lxml import etree
 
 from icsclient.errors import IcsError
 from icsclient.ics2 import (
@@ -25,6 +26,7 @@ from icsclient.ics2 import (
     parse_filing,
     parse_reply,
 )
+from icsclient.ics2.filings import filing_element
 
 ALPHABET = st.characters(
     categories=("L", "N", "P", "S", "Zs"), exclude_characters="\r\x85\u2028\u2029"
@@ -74,6 +76,8 @@ def test_model_xml_round_trip(filing: Filing) -> None:
     back = parse_filing(xml)
     assert back == filing
     assert build_filing(back, force=True) == xml
+    tree = filing_element(filing)  # the text writer gives what lxml's pretty printer gives
+    assert etree.tostring(tree, xml_declaration=True, encoding="UTF-8", pretty_print=True) == xml
 
 
 @given(st.binary(max_size=300) | st.text(max_size=300))
