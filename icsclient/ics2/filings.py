@@ -58,7 +58,7 @@ def parse_filing(xml: bytes | str, *, interface: Ics2Interface = DEFAULT_INTERFA
 
     Strict: the root must be one of the built message ids in the interface's namespace, and
     an element the model does not know is an :class:`.Ics2XmlError` naming it, so nothing read
-    is silently dropped.
+    is silently dropped. Text is read with the whitespace around it removed.
     """
     root = parse_xml(xml, what="filing")
     name = local(root)
