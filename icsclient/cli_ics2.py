@@ -22,7 +22,8 @@ import json
 from types import ModuleType
 from typing import Any, TextIO
 
-from .cli import EXIT_FINDINGS, EXIT_OK, UsageError, _read_input
+from ._optional import missing
+from .cli import EXIT_FINDINGS, EXIT_OK, _read_input
 
 CHECK_SCHEMA = "icsclient.ics2.check/1"
 EXPLAIN_SCHEMA = "icsclient.ics2.explain/1"
@@ -32,8 +33,8 @@ def _ics2() -> ModuleType:
     try:
         from . import ics2
     except ModuleNotFoundError as exc:
-        if exc.name == "lxml" or (exc.name or "").startswith("lxml."):
-            raise UsageError("ICS2 needs lxml: pip install 'icsclient[ics2]'") from None
+        if (exc.name or "").split(".", 1)[0] == "lxml":
+            raise missing("lxml", "ICS2") from None
         raise
     return ics2
 
