@@ -45,7 +45,7 @@ from .smime._load import load_certificate_list
 from .smime._mime import CRLF, Entity, b64_lines, parse_entity
 from .smime._smime import unwrap_entity
 
-__all__ = ["ReceivedEmail", "compose_email", "open_email"]
+__all__ = ["ReceivedEmail", "check_address", "compose_email", "open_email"]
 
 _ADDR_SPEC = re.compile(
     r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
@@ -57,8 +57,11 @@ _INTERCHANGE_TYPES = frozenset(
 )
 
 
-def _check_address(value: object, what: str) -> str:
-    """Validate one mailbox (``a@b.c`` or ``Name <a@b.c>``); refuse header injection."""
+def check_address(value: object, what: str = "address") -> str:
+    """Validate one mailbox (``a@b.c`` or ``Name <a@b.c>``); refuse header injection.
+
+    Returns it normalised; raises :class:`~icsclient.errors.BuildError` naming ``what``.
+    """
     if not isinstance(value, str):
         raise BuildError(f"{what} must be a string, not {type(value).__name__}")
     return _checked_address(value, what)
@@ -66,7 +69,7 @@ def _check_address(value: object, what: str) -> str:
 
 @functools.lru_cache(maxsize=256)
 def _checked_address(value: str, what: str) -> str:
-    """:func:`_check_address` of a string (cached: a sender uses the same few addresses)."""
+    """:func:`check_address` of a string (cached: a sender uses the same few addresses)."""
     if not value.isascii() or not value.isprintable() or "\r" in value or "\n" in value:
         raise BuildError(f"{what} {value!r} must be printable ASCII on one line")
     found = email.utils.getaddresses([value])
@@ -209,8 +212,8 @@ def compose_email(
         )
     if not isinstance(signer, Credentials):
         raise BuildError("signer must be Credentials (certificate + private key)")
-    sender_addr = _check_address(mail_from, "mail_from")
-    recipient_addr = _check_address(mail_to, "mail_to")
+    sender_addr = check_address(mail_from, "mail_from")
+    recipient_addr = check_address(mail_to, "mail_to")
     try:
         if validate:
             parsed = parse_interchange(interchange, strict=True)

@@ -26,6 +26,7 @@ Every event that asks for an e-mail to be sent is a :class:`SendEmail` with an
 """
 
 from ._client import ICONTRL_DETAIL, LodgementClient
+from ._config import SiteNotInCertificateWarning
 from ._events import (
     AcknowledgementToSend,
     ContrlAccepted,
@@ -75,5 +76,6 @@ __all__ = [
     "ResendDue",
     "ResponseReceived",
     "SendEmail",
+    "SiteNotInCertificateWarning",
     "Superseded",
 ]

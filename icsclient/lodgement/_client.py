@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -11,8 +11,15 @@ from ..errors import BuildError, ReceivedError
 from ..ics.envelope import build_interchange
 from ..ics.names import CCF_SITE, check_site_id
 from ..mail import compose_email
-from ..smime import CertificateLike, CipherName, Credentials, DigestName, Trust
+from ..smime import WARN_DAYS, CertificateLike, CipherName, Credentials, DigestName, Trust
 from ..store import OutboxEntry, Store
+from ._config import (
+    check_addresses,
+    check_dates,
+    check_site,
+    credentials_list,
+    gateway_certificates,
+)
 from ._events import (
     Event,
     Outgoing,
@@ -49,19 +56,24 @@ class LodgementClient:
     :class:`~icsclient.store.Store`: :class:`~icsclient.store.SqliteStore` for real use);
     the caller moves the bytes (SMTP, a mailbox) and reports back::
 
+        envelope = {"mail_from": client.mail_from, "rcpt_to": client.mail_to}
         out = client.lodge(messages)          # recorded QUEUED with a new ICR
-        smtp.send(out.email); client.sent(out)
+        smtp.send(out.email, **envelope); client.sent(out)
         for event in client.receive(raw):     # every e-mail that arrives
             if isinstance(event, SendEmail):  # an ICONTRL to send back
-                smtp.send(event.outgoing.email); client.sent(event.outgoing)
+                smtp.send(event.outgoing.email, **envelope); client.sent(event.outgoing)
         for event in client.due():            # now and then: overdue CONTRLs
             ...                               # ResendDue (send again) or GaveUp
+
+    (``smtp`` is a :class:`~icsclient.transport.SmtpSender`; ``examples/process_maildir.py``
+    runs the whole loop.)
 
     Call :meth:`recover` once at start-up: it finds what a crash left half done.
 
     ``site`` is our site ID (the UNB sender), ``credentials`` sign what we send and
-    decrypt what we receive, ``gateway_cert`` is the CCF's certificate (or several during
-    its rollover) to encrypt to, ``trust`` says whose signatures we accept (its
+    decrypt what we receive (during our own certificate rollover a sequence ``[new, old]``:
+    the first signs, every one decrypts), ``gateway_cert`` is the CCF's certificate (or
+    several during its rollover) to encrypt to, ``trust`` says whose signatures we accept (its
     ``gateway_site`` is the UNB sender we accept).  ``mail_from`` / ``mail_to`` address
     the e-mails; ``test`` sets the UNB test indicator.  An interchange without a CONTRL is
     sent again after ``resend_after``, up to ``max_attempts`` sending attempts in all,
@@ -70,6 +82,18 @@ class LodgementClient:
     UNB recipient (default ``trust.gateway_site``, else ``AAA336C``); ``cipher`` and
     ``digest`` choose the S/MIME algorithms; ``keep_raw_email`` keeps each received
     e-mail in the inbox beside its interchange.
+
+    A wrong set-up is refused when the client is made, not found at the gateway hours
+    later: the gateway certificate is loaded (a missing or broken file raises
+    :class:`~icsclient.smime.CredentialsError`), ``mail_from`` / ``mail_to`` must be
+    addresses (:class:`~icsclient.errors.BuildError`), our site ID must not be the
+    gateway's (:class:`~icsclient.errors.ConfigurationError`), and our signing
+    certificate and the gateway's must be valid at ``clock()`` and again at every lodgement
+    (:class:`~icsclient.smime.CertificateExpiredError`, naming the subject and dates).
+    Within ``warn_days`` (30) of expiry it warns
+    (:class:`~icsclient.smime.CertificateExpiringWarning`), and a site ID that the signing
+    certificate's subject does not name gives a
+    :class:`~icsclient.lodgement.SiteNotInCertificateWarning`.
 
     What the client is: an orchestrator.  It does no network or mailbox I/O and reads no
     clock of its own, but every call reads and writes the ledger through ``store`` (the
@@ -87,7 +111,7 @@ class LodgementClient:
         self,
         store: Store,
         site: str,
-        credentials: Credentials,
+        credentials: Credentials | Sequence[Credentials],
         gateway_cert: CertificateLike | Iterable[CertificateLike],
         trust: Trust,
         *,
@@ -102,11 +126,11 @@ class LodgementClient:
         cipher: CipherName = "aes256_cbc",
         digest: DigestName = "sha256",
         keep_raw_email: bool = True,
+        warn_days: int | None = WARN_DAYS,
     ) -> None:
         if not isinstance(store, Store):
             raise TypeError(f"store must be an icsclient Store, not {type(store).__name__}")
-        if not isinstance(credentials, Credentials):
-            raise TypeError("credentials must be icsclient Credentials")
+        keys = credentials_list(credentials)
         if not isinstance(trust, Trust):
             raise TypeError("trust must be an icsclient Trust")
         if not isinstance(resend_after, timedelta) or resend_after <= timedelta(0):
@@ -117,12 +141,15 @@ class LodgementClient:
         """The ledger holding the outbox, inbox and quarantine."""
         self.site = check_site_id(site)
         """Our site ID: the UNB sender of what we lodge."""
-        self.credentials = credentials
-        """Our certificate and key: sign outgoing, decrypt incoming."""
-        self.gateway_cert = gateway_cert
-        """The CCF certificate(s) outgoing e-mails are encrypted to."""
+        self.credentials = keys[0]
+        """Our certificate and key that sign outgoing e-mails (and decrypt incoming)."""
+        self.decrypting = keys
+        """Every certificate and key of ours that may decrypt incoming e-mail (a rollover)."""
+        self.gateway_cert = gateway_certificates(gateway_cert)
+        """The CCF certificate(s) outgoing e-mails are encrypted to, loaded."""
         self.trust = trust
         """Whose signatures incoming e-mails must carry."""
+        mail_from, mail_to = check_addresses(mail_from, mail_to)
         self.mail_from = mail_from
         """Our e-mail address."""
         self.mail_to = mail_to
@@ -146,6 +173,10 @@ class LodgementClient:
         """The signature digest of outgoing e-mails."""
         self.keep_raw_email = bool(keep_raw_email)
         """Whether the inbox keeps each received e-mail beside its interchange."""
+        self.warn_days = warn_days
+        """Warn this many days before our or the gateway's certificate expires (None: never)."""
+        check_site(self.site, self.gateway_site, self.credentials)
+        check_dates(self.credentials, self.gateway_cert, self._now(None), warn_days)
         self._inbound = Inbound(self)
 
     @classmethod
@@ -155,18 +186,18 @@ class LodgementClient:
         For tests, demos and notebooks: the PKI's client site, credentials and e-mail
         address, its gateway certificate and e-mail address, and its client trust.
         ``options`` are the keyword arguments of the constructor (``clock``, ``test``,
-        ``resend_after`` ...) and override ``mail_from`` / ``mail_to``.
+        ``resend_after`` ...) and override any of these, ``credentials`` (e.g. ``[new,
+        pki.client]`` for a rollover), ``gateway_cert`` and ``trust`` included.
         """
-        settings: dict[str, Any] = {"mail_from": pki.client_email, "mail_to": pki.gateway_email}
+        settings: dict[str, Any] = {
+            "credentials": pki.client,
+            "gateway_cert": pki.gateway.certificate,
+            "trust": pki.trust_for_client(),
+            "mail_from": pki.client_email,
+            "mail_to": pki.gateway_email,
+        }
         settings.update(options)
-        return cls(
-            store,
-            pki.client_site,
-            pki.client,
-            pki.gateway.certificate,
-            pki.trust_for_client(),
-            **settings,
-        )
+        return cls(store, pki.client_site, **settings)
 
     def __repr__(self) -> str:
         return (
@@ -262,9 +293,12 @@ class LodgementClient:
         will hand out), then all numbers are allocated and all interchanges recorded in
         one store transaction (one disk sync for the lot), and only then returned: send
         them in order and report each with :meth:`sent`.  If any item cannot be lodged,
-        :class:`~icsclient.errors.BuildError` is raised and no ICR is used.
+        :class:`~icsclient.errors.BuildError` is raised and no ICR is used.  An expired (or
+        not yet valid) own or gateway certificate at ``now`` raises
+        :class:`~icsclient.smime.CertificateExpiredError` first.
         """
         when = self._now(now)
+        check_dates(self.credentials, self.gateway_cert, when, None)
         items = [messages_of(item, self.site) for item in batch]
         builds = [
             foreseen(self.store, self.site, self.pad, self._lodgement_builder(messages, when), n)
@@ -314,9 +348,11 @@ class LodgementClient:
         CONTRL rejection.  ``build`` receives our next ICR as it must be written and runs
         inside the store transaction that records it.  Only the start of the bytes is
         checked: a UNB with this client's site as sender and that ICR.  Raises
-        :class:`~icsclient.errors.BuildError` otherwise (no ICR is used).
+        :class:`~icsclient.errors.BuildError` otherwise (no ICR is used), and
+        :class:`~icsclient.smime.CertificateExpiredError` as :meth:`lodge_many` does.
         """
         when = self._now(now)
+        check_dates(self.credentials, self.gateway_cert, when, None)
 
         record, kind = checked_builder(build, self.site, lambda data: self._compose(data, when))
         try:
@@ -442,6 +478,16 @@ class LodgementClient:
         arrivals: list[Callable[[], list[Event]]] = []
         icontrls = 0
         for raw_email in raw_emails:
+            if not isinstance(raw_email, (bytes, bytearray, memoryview)):
+                hint = (
+                    ": encode it, or read the file in binary mode"
+                    if isinstance(raw_email, str)
+                    else ""
+                )
+                raise TypeError(
+                    "receive() takes the raw e-mail as bytes (as read from the mailbox), "
+                    f"not {type(raw_email).__name__}{hint}"
+                )
             arrival, acknowledges = self._inbound.arrival(bytes(raw_email), when, icontrls)
             arrivals.append(arrival)
             icontrls += acknowledges

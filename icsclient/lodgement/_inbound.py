@@ -71,7 +71,7 @@ class Inbound:
         A failure to open is recorded in the quarantine; a plain-text response too.
         """
         try:
-            opened = open_email(raw, recipient=self.client.credentials, trust=self.client.trust)
+            opened = open_email(raw, recipient=self.client.decrypting, trust=self.client.trust)
         except Exception as exc:  # anything wrong with what came in is quarantined
             reason = f"the e-mail could not be opened: {_describe(exc)}"
             return self._quarantining(raw, reason, exc, when), False

@@ -30,11 +30,12 @@ from ._load import CertificateLike, load_certificate, load_certificate_list, loa
 from ._sign import sign_detached
 from ._smime import Unwrapped, enveloped_entity, sign_and_encrypt, signed_entity, unwrap
 from ._trust import Trust
-from ._validity import CertificateExpiringWarning, Validity, check_validity
+from ._validity import WARN_DAYS, CertificateExpiringWarning, Validity, check_validity
 from ._verify import VerifiedSignature, verify_signed_data
 
 __all__ = [
     "Algorithms",
+    "WARN_DAYS",
     "CertificateExpiredError",
     "CertificateExpiringWarning",
     "CertificateLike",

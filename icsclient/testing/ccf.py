@@ -69,9 +69,9 @@ from ..ics.names import CCF_SITE, check_icr
 from ..ics.sequence import IcrSequence
 from ..mail import (
     ReceivedEmail,
-    _check_address,
     _check_message_id,
     _format_date,
+    check_address,
     compose_email,
     open_email,
 )
@@ -972,7 +972,7 @@ class SimulatedCCF:
         headers = "\r\n".join(
             (
                 f"From: {self.address}",
-                f"To: {_check_address(reply.to, 'the reply address')}",
+                f"To: {check_address(reply.to, 'the reply address')}",
                 f"Subject: {subject}",
                 f"Date: {_format_date(reply.now)}",
                 f"Message-ID: {_check_message_id(None, self.address)}",
