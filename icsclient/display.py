@@ -23,6 +23,7 @@ Styles are inline, so the displays survive notebook viewers that strip ``<style>
 
 from __future__ import annotations
 
+import datetime as _dt
 import html
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from types import MappingProxyType
@@ -37,7 +38,8 @@ from .ics.catalogue import CATALOGUE, function_meaning
 from .ics.contrl import ContrlReport, _located, parse_contrl
 from .ics.cusres import CusresResponse, Outcome, ResponseError, parse_cusres
 
-if TYPE_CHECKING:  # mail imports the S/MIME layer; only its type is needed here
+if TYPE_CHECKING:  # mail imports the S/MIME layer; only their types are needed here
+    from .lodgement import LodgementSummary
     from .mail import ReceivedEmail
 
 __all__ = [
@@ -53,6 +55,7 @@ __all__ = [
     "render_message",
     "render_received_email",
     "render_segment",
+    "render_summary",
     "segment_name",
     "short_repr",
 ]
@@ -173,8 +176,11 @@ _SEVERITY_ORDER = ("error", "warning", "info", "ok")
 
 _BOX = "font-family:system-ui,sans-serif;font-size:13px;line-height:1.4;margin:4px 0"
 _TABLE = "border-collapse:collapse;margin-top:6px;font-size:12.5px"
-_CELL = "padding:2px 8px;border-bottom:1px solid rgba(128,128,128,.25);vertical-align:top"
-_HEAD = _CELL + ";text-align:left;font-weight:600"
+_CELL = (  # JupyterLab right-aligns td and nbconvert centres some: every cell says left
+    "padding:2px 8px;border-bottom:1px solid rgba(128,128,128,.25);vertical-align:top;"
+    "text-align:left"
+)
+_HEAD = _CELL + ";font-weight:600"
 _MONO = "font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace"
 _FAINT = "opacity:.45"
 
@@ -209,6 +215,19 @@ _Marks = Mapping[int, Sequence[Mark]]
 
 def _esc(value: object) -> str:
     return html.escape(str(value), quote=True)
+
+
+def _when(value: _dt.datetime | None, naive: str = "local time; no zone given") -> str | None:
+    """A time that says its zone: an aware one its UTC offset, a naive one what is known."""
+    if value is None:
+        return None
+    offset = value.utcoffset()
+    if offset is None:
+        return _esc(f"{value:%Y-%m-%d %H:%M:%S} ({naive})")
+    minutes = int(offset.total_seconds()) // 60
+    sign = "+" if minutes >= 0 else "-"
+    zone = "UTC" if minutes == 0 else f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+    return _esc(f"{value:%Y-%m-%d %H:%M:%S} {zone}")
 
 
 def _plural(n: int, word: str) -> str:
@@ -285,8 +304,9 @@ def _elements_html(segment: Segment, marks: Sequence[Mark]) -> str:
             on_element.setdefault(m.element, []).append(m)
         else:
             on_component.setdefault((m.element, m.component), []).append(m)
-    plus = f'<span style="{_FAINT}">+</span>'
-    colon = f'<span style="{_FAINT}">:</span>'
+    # a line may break after a separator (<wbr>), never inside a value that fits a line
+    plus = f'<span style="{_FAINT}">+</span><wbr>'
+    colon = f'<span style="{_FAINT}">:</span><wbr>'
     last = max([len(segment.elements) + 1, *on_element, *(e for e, _ in on_component)])
     parts: list[str] = []
     for i in range(2, last + 1):
@@ -319,16 +339,16 @@ def _row_html(row: _Row, marks: Sequence[Mark], columns: tuple[bool, bool]) -> s
     numbered, positioned = columns
     cells = []
     if numbered:
-        cells.append(f'<td style="{_CELL};text-align:right;{_FAINT}">{row.number or ""}</td>')
+        cells.append(f'<td style="{_CELL};{_FAINT}">{row.number or ""}</td>')
     if positioned:
-        cells.append(f'<td style="{_CELL};text-align:right">{row.position or ""}</td>')
+        cells.append(f'<td style="{_CELL}">{row.position or ""}</td>')
     if cells:
         cells[0] = cells[0].replace('">', f'{edge}">', 1)
     tag = row.segment.tag
     cells.append(f'<td style="{_CELL};{_MONO};font-weight:700">{_esc(tag)}</td>')
     cells.append(f'<td style="{_CELL};opacity:.8">{_esc(segment_name(tag))}</td>')
     cells.append(
-        f'<td style="{_CELL};{_MONO};word-break:break-all">'
+        f'<td style="{_CELL};{_MONO};overflow-wrap:break-word">'
         f"{_elements_html(row.segment, marks)}</td>"
     )
     notes = "<br>".join(f"{_ICONS[m.severity]} {_esc(m.text)}" for m in marks if m.text)
@@ -526,7 +546,7 @@ def _envelope_pairs(interchange: Interchange) -> list[tuple[str, str | None]]:
         ("sender", sender),
         ("recipient", _mono(ic.recipient)),
         ("control reference (ICR)", _mono(ic.control_reference)),
-        ("prepared", _esc(f"{ic.prepared:%Y-%m-%d %H:%M}") if ic.prepared else "?"),
+        ("prepared", _when(ic.prepared, "the sender's local time; the UNB gives no zone") or "?"),
         ("syntax", _mono(f"{ic.syntax_id}:{ic.syntax_version}")),
         ("acknowledgement requested", "yes" if ic.ack_requested else "no"),
         ("messages", kinds),
@@ -876,10 +896,7 @@ def render_cusres(
             ("function", _esc(f"{r.function} ({function_meaning(r.function)})")),
             ("answers", _esc(answers) if answers else None),
             ("sender reference", _mono(sender_ref) if sender_ref else None),
-            (
-                "received by the ICS",
-                _esc(f"{r.received:%Y-%m-%d %H:%M:%S}") if r.received else None,
-            ),
+            ("received by the ICS", _when(r.received, "the ICS's local time; no zone given")),
             ("to site", _mono(r.recipient_site) if r.recipient_site else None),
             ("status", status),
             ("raised by", _esc(r.raised_by) if r.raised_by else None),
@@ -896,6 +913,22 @@ def render_cusres(
 
 
 # --------------------------------------------------------------------------- e-mail
+
+
+def render_summary(summary: LodgementSummary) -> HtmlDisplay:
+    """A :class:`~icsclient.lodgement.LodgementSummary` as a table, settled or pending."""
+    badge = (
+        _badge("every interchange settled", "ok")
+        if summary.settled
+        else _badge(f"{summary.pending:,} pending", "warning")
+    )
+    rows = "".join(
+        f'<tr><td style="{_CELL}">{_esc(label)}</td><td style="{_CELL};{_MONO}">{value:,}</td></tr>'
+        for label, value in summary.rows()
+    )
+    title = f"Lodgements of site {_mono(summary.site)} {badge}"
+    heading = f'<div style="font-size:14px;font-weight:600">{title}</div>'
+    return _wrap(heading, f'<table style="{_TABLE}">{rows}</table>')
 
 
 def _certificate(cert: object) -> str | None:
@@ -938,11 +971,11 @@ def render_received_email(
         [check] + ([_badge("plain text", "info")] if r.plain_text else []),
         [
             ("from", _esc(r.mail_from) if r.mail_from else None),
-            ("date", _esc(r.date.isoformat(sep=" ")) if r.date else None),
+            ("date", _when(r.date)),
             ("message id", _mono(r.message_id) if r.message_id else None),
             ("attachment", _mono(r.filename) if r.filename else None),
             ("signed by", _certificate(r.signer)),
-            ("signed at", _esc(r.signing_time.isoformat(sep=" ")) if r.signing_time else None),
+            ("signed at", _when(r.signing_time)),
             ("algorithms", _esc(algorithms) if algorithms else None),
             ("encrypted to", _certificate(r.recipient)),
         ],

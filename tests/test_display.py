@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import attrs
@@ -412,3 +412,84 @@ def test_short_reprs() -> None:
     )
     bad = parse_interchange(ic.to_bytes().replace(b"UNZ+2+", b"UNZ+3+"), strict=False)
     assert short_repr(bad).endswith(", 1 finding>")
+
+
+# ------------------------------------------------------------------ what JupyterLab shows
+
+
+def _all_displays() -> list[str]:
+    pki = make_test_pki()
+    raw = compose_email(
+        fixture("aircrr_mixed.edi"),
+        signer=pki.gateway,
+        gateway=pki.client.certificate,
+        mail_from=pki.gateway_email,
+        mail_to=pki.client_email,
+    )
+    received = open_email(raw, recipient=pki.client, trust=pki.trust_for_client())
+    return [
+        render_interchange(lodged()),
+        render_segment(BODY[1]),
+        render_received_email(received),
+        *(parse_cusres(fixture(name))._repr_html_() for name in ("aircrr_mixed.edi",)),
+    ]
+
+
+def test_every_table_cell_says_left() -> None:
+    """JupyterLab right-aligns ``td``: each cell must carry its own ``text-align:left``."""
+    for html in _all_displays():
+        cells = re.findall(r"<t[dh] style=\"([^\"]*)\"", html)
+        assert cells
+        for style in cells:
+            aligns = re.findall(r"text-align:(\w+)", style)
+            assert aligns and aligns[-1] in ("left", "center"), style
+
+
+def test_elements_wrap_between_values_not_inside_them() -> None:
+    html = render_segment(Segment("NAD", "CZ", ("ACME", "LONGNAMEWITHOUTSPACES"), "X"))
+    assert "break-all" not in html
+    assert "<wbr>" in html  # after each + and :
+    assert "LONGNAMEWITHOUTSPACES" in text_of(html).replace("<wbr>", "")
+
+
+def test_times_say_their_zone() -> None:
+    text = text_of(render_interchange(lodged()))
+    assert "2024-01-02 14:04:00 (the sender&#x27;s local time; the UNB gives no zone)" in text
+    pki = make_test_pki()
+    raw = compose_email(
+        fixture("aircrr_mixed.edi"),
+        signer=pki.gateway,
+        gateway=pki.client.certificate,
+        mail_from=pki.gateway_email,
+        mail_to=pki.client_email,
+        date=datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=11))),
+    )
+    received = open_email(raw, recipient=pki.client, trust=pki.trust_for_client())
+    text = text_of(render_received_email(received))
+    assert "2024-01-02 03:04:05 UTC+11:00" in text
+    assert re.search(r"signed at.*? UTC", text, flags=re.S)
+
+
+def test_lodgement_summary_has_a_rich_display() -> None:
+    from icsclient.lodgement import LodgementSummary
+    from icsclient.store import OutboxState
+
+    summary = LodgementSummary(
+        site="AAA676Y",
+        lodged=3,
+        states={OutboxState.ACKNOWLEDGED: 2, OutboxState.SENT: 1},
+        resends=1,
+        acknowledgements=2,
+        acknowledgements_sent=2,
+        quarantined=0,
+        responses={},
+        superseded=0,
+        duplicates=0,
+        open_failures=0,
+    )
+    html = summary._repr_html_()
+    assert "AAA676Y" in html and "1 pending" in html and AMBER in html
+    for label, value in summary.rows():
+        assert re.search(rf">{re.escape(label)}</td><td[^>]*>{value:,}</td>", html)
+    settled = attrs.evolve(summary, states={OutboxState.ACKNOWLEDGED: 3})
+    assert "every interchange settled" in settled._repr_html_()

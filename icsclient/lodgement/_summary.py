@@ -101,6 +101,12 @@ class LodgementSummary:
         )
         return out
 
+    def _repr_html_(self) -> str:
+        """The rows as a table, with whether everything settled (Jupyter)."""
+        from ..display import render_summary
+
+        return render_summary(self)
+
     def __str__(self) -> str:
         rows = self.rows()
         width = max(len(label) for label, _ in rows)
