@@ -371,7 +371,7 @@ def _header_date(value: str | None) -> _dt.datetime | None:
             return None
     try:
         return email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):  # Overflow: a year of 20 digits
         return None
 
 

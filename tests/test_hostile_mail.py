@@ -113,3 +113,10 @@ def test_a_signer_certificate_whose_subject_cannot_be_parsed_is_a_library_error(
     raw = _mail(pki, signed_entity(_inner(_interchange("00000000000042")), signer))
     with pytest.raises(IcsError):
         _open(pki, raw)
+
+
+def test_a_date_header_with_a_year_past_any_int_is_no_date(pki: ThrowawayPKI) -> None:
+    raw = _mail(pki, signed_entity(_inner(_interchange("00000000000042")), pki.gateway))
+    raw = b"Date: 1 Jan 99999999999999999999 00:00:00 +0000\r\n" + raw  # found by the fuzzer
+    opened = open_email(raw, recipient=pki.client, trust=pki.trust_for_client())
+    assert opened.date is None
