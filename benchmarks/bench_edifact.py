@@ -33,6 +33,9 @@ if lib == "icsclient":
     from icsclient import iter_segments, parse_interchange
     from icsclient.edifact.envelope import interchange_from_segments
     from icsclient.edifact import serialize
+    import inspect
+    OPTS = inspect.signature(parse_interchange).parameters
+    PAUSE = {"pause_gc": True} if "pause_gc" in OPTS else {}
 else:
     warnings.simplefilter("ignore")
     from pydifact.segmentcollection import Interchange
@@ -58,7 +61,8 @@ def work():
                 n = sum(1 for _ in Parser().parse(f.read().decode("latin-1")))
     elif op == "parse":
         if lib == "icsclient":
-            n = len(parse_interchange(data).messages)
+            # opts in to pausing the collector (parse_interchange no longer does it unasked)
+            n = len(parse_interchange(data, **PAUSE).messages)
         else:
             n = len(list(Interchange.from_str(data.decode("latin-1")).get_messages()))
     elif op == "check":
