@@ -21,37 +21,18 @@ from typing import Any, TextIO
 import attrs
 
 from . import __version__
+from ._cliutil import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, UsageError
+from ._cliutil import read_input as _read_input
 from .edifact.envelope import Finding, Interchange, parse_interchange
 from .edifact.segment import DEFAULT_CHARS
 from .edifact.serializer import serialize_segment
 from .errors import EdifactSyntaxError, IcsError
 
-EXIT_OK = 0
-EXIT_FINDINGS = 1
-EXIT_ERROR = 2
 SCHEMA = 1
 """The version of every command's ``--json`` schema (``docs/cli.md``)."""
 PROGRESS_BYTES = 1_000_000
 """Inputs from this size on show what is happening on stderr."""
 PASSWORD_ENV = "ICSCLIENT_KEY_PASSWORD"
-
-
-class UsageError(Exception):
-    """A problem with what the user asked for (a missing file, a bad option)."""
-
-
-def _read_input(name: str) -> bytes:
-    if name == "-":
-        return sys.stdin.buffer.read()
-    path = Path(name)
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise UsageError(f"no such file: {name}") from None
-    except IsADirectoryError:
-        raise UsageError(f"{name} is a directory, not a file") from None
-    except OSError as exc:
-        raise UsageError(f"cannot read {name}: {exc.strerror}") from None
 
 
 def _finding_dict(f: Finding) -> dict[str, Any]:

@@ -22,8 +22,9 @@ import json
 from types import ModuleType
 from typing import Any, TextIO
 
+from ._cliutil import EXIT_FINDINGS, EXIT_OK
+from ._cliutil import read_input as _read_input
 from ._optional import missing
-from .cli import EXIT_FINDINGS, EXIT_OK, _read_input
 
 CHECK_SCHEMA = "icsclient.ics2.check/1"
 EXPLAIN_SCHEMA = "icsclient.ics2.explain/1"

@@ -2,9 +2,13 @@
 
 The ``_repr_html_`` methods of :class:`~icsclient.edifact.Segment`,
 :class:`~icsclient.edifact.Message`, :class:`~icsclient.edifact.Interchange`,
-:class:`~icsclient.ics.ContrlReport`, :class:`~icsclient.ics.CusresResponse` and
-:class:`~icsclient.mail.ReceivedEmail` call the ``render_*`` functions here, so a value
-left as the last expression of a notebook cell shows:
+:class:`~icsclient.ics.ContrlReport`, :class:`~icsclient.ics.CusresResponse`,
+:class:`~icsclient.mail.ReceivedEmail` and :class:`~icsclient.lodgement.LodgementSummary`
+reach the ``render_*`` functions here without importing this module (layers point down):
+they ask the small registry in ``icsclient._html``, which this module fills when it is
+imported.  ``import icsclient`` imports it under IPython (a notebook); elsewhere import it,
+or ``%load_ext icsclient.display``.  Until then ``_repr_html_`` returns ``None`` and the
+plain ``repr`` shows.  A value left as the last expression of a notebook cell shows:
 
 - the envelope as a header block (sender, recipient, ICR, test or production ...);
 - the segments as a table: position, tag, the segment's name and its elements and
@@ -27,16 +31,17 @@ import datetime as _dt
 import html
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import attrs
 
+from ._html import Severity, register
 from .edifact.envelope import Finding, Interchange, Message, parse_interchange
 from .edifact.segment import Segment
 from .errors import IcsError
 from .ics.catalogue import CATALOGUE, function_meaning
-from .ics.contrl import ContrlReport, _located, parse_contrl
-from .ics.cusres import CusresResponse, Outcome, ResponseError, parse_cusres
+from .ics.contrl import ContrlReport, contrl_outcome, located, parse_contrl
+from .ics.cusres import CusresResponse, ResponseError, cusres_outcome, parse_cusres
 
 if TYPE_CHECKING:  # mail imports the S/MIME layer; only their types are needed here
     from .lodgement import LodgementSummary
@@ -157,8 +162,6 @@ class HtmlDisplay(str):
         return f"<HtmlDisplay: {len(self):,} characters of HTML>"
 
 
-Severity = Literal["error", "warning", "ok", "info"]
-"""How a :class:`Mark` or a badge is coloured: red, amber, green or blue."""
 
 # (background, foreground) per severity; text colour is set wherever a background is,
 # so the display stays readable under a dark notebook theme
@@ -631,32 +634,6 @@ def render_message(message: Message, *, max_segments: int = DEFAULT_MAX_SEGMENTS
 # --------------------------------------------------------------------------- CONTRL
 
 
-def contrl_outcome(
-    report: ContrlReport, interchange: Interchange | None = None
-) -> tuple[Severity, str]:
-    """The verdict of a CONTRL at a glance: ``(severity, words)``.
-
-    ``("ok", "accepted")``; ``("error", "rejected")`` when the interchange, or every
-    message of ``interchange``, was rejected; otherwise ``("warning", ...)`` naming how
-    many messages were rejected or reported with errors.
-    """
-    if report.accepted:
-        return "ok", "accepted"
-    if report.rejected:
-        return "error", "rejected"
-    rejected = {m.reference for m in report.rejected_messages}
-    if (
-        interchange is not None
-        and interchange.messages
-        and rejected >= {m.reference for m in interchange.messages}
-    ):
-        return "error", "rejected"
-    if rejected:
-        n = len(rejected)
-        return "warning", f"{_plural(n, 'message')} rejected"
-    return "warning", "acknowledged with errors"
-
-
 def _contrl_marks(
     report: ContrlReport, locate: _Locator
 ) -> tuple[dict[int, list[Mark]], list[Mark]]:
@@ -714,11 +691,11 @@ def _contrl_table(report: ContrlReport) -> str:
         report.action.word,
         []
         if top is None
-        else [_located(top, report.segment_tag, report.element, report.component)],
+        else [located(top, report.segment_tag, report.element, report.component)],
     )
     for m in report.messages:
         details = (
-            [] if m.error is None else [_located(m.error, m.segment_tag, m.element, m.component)]
+            [] if m.error is None else [located(m.error, m.segment_tag, m.element, m.component)]
         )
         details.extend(d for s in m.segment_errors for d in s.describe())
         severity = "error" if m.rejected else "warning" if m.has_errors else "ok"
@@ -781,33 +758,11 @@ def render_contrl(
 _CLASS_SEVERITY: Mapping[str, Severity] = MappingProxyType(
     {"ERROR": "error", "CCFERROR": "error", "WARNING": "warning", "ADVICE": "info"}
 )
-_OUTCOME_SEVERITY: Mapping[Outcome, Severity] = MappingProxyType(
-    {
-        Outcome.ACCEPTED: "ok",
-        Outcome.ACCEPTED_WITH_WARNINGS: "warning",
-        Outcome.REJECTED: "error",
-        Outcome.UNKNOWN: "info",
-    }
-)
-
-
-def cusres_outcome(response: CusresResponse) -> tuple[Severity, str]:
-    """The verdict of a CUSRES at a glance: ``(severity, words)``.
-
-    From the outcome code: accepted (``ok``), accepted with errors and/or warnings
-    (``warning``), rejected (``error``); a response without one says its status or
-    function (``info``).
-    """
-    if response.outcome is not Outcome.UNKNOWN:
-        return _OUTCOME_SEVERITY[response.outcome], response.outcome.value
-    if response.status:
-        return "info", f"status {response.status}"
-    return "info", function_meaning(response.function)
 
 
 def _error_severity(error: ResponseError, response: CusresResponse) -> Severity:
     if error.code and error.code == response.outcome_code:
-        return _OUTCOME_SEVERITY[response.outcome]
+        return cusres_outcome(response)[0]
     return _CLASS_SEVERITY.get(error.error_class.upper(), "error")
 
 
@@ -996,35 +951,23 @@ def render_received_email(
 
 
 def short_repr(value: Interchange | Message | ContrlReport | CusresResponse) -> str:
-    """A one-line ``repr`` for the values whose full field list would be long."""
-    if isinstance(value, Interchange):
-        n = len(value.messages)
-        types = ", ".join(sorted({m.type for m in value.messages}))
-        text = (
-            f"<Interchange {value.control_reference} {value.sender}->{value.recipient}"
-            f"{', test' if value.test else ''}, {_plural(n, 'message')}"
-            f"{f' ({types})' if types else ''}"
-        )
-        if value.issues:
-            text += f", {_plural(len(value.issues), 'finding')}"
-        return text + ">"
-    if isinstance(value, Message):
-        size = _size(value)
-        ident = ":".join((value.type, value.version, value.release, value.agency))
-        return f"<Message {value.reference} {ident}, {size} segments>"
-    if isinstance(value, ContrlReport):
-        words = contrl_outcome(value)[1]
-        return (
-            f"<ContrlReport on {value.control_reference} ({value.sender}->{value.recipient}): "
-            f"{words}>"
-        )
-    words = cusres_outcome(value)[1]
-    about = f" for {value.sender_reference}" if value.sender_reference else ""
-    code = f" ({value.outcome_code})" if value.outcome_code else ""
-    counts = ", ".join(
-        _plural(len(v), w) for v, w in ((value.problems, "error"), (value.advices, "advice"))
-    )
-    return (
-        f"<CusresResponse {value.document_name} {value.transaction_id}{about}: {words}{code}, "
-        f"{counts}>"
-    )
+    """A one-line ``repr`` for the values whose full field list would be long (their own)."""
+    return repr(value)
+
+
+def load_ipython_extension(ipython: object) -> None:
+    """``%load_ext icsclient.display``: the displays are registered by importing this module.
+
+    ``import icsclient`` does it already when IPython is running; this is for a session
+    that imported a subpackage before IPython was loaded.
+    """
+
+
+# the values' ``_repr_html_`` ask icsclient._html, which these fill (layers point down)
+register(Segment, render_segment)
+register(Message, render_message)
+register(Interchange, render_interchange)
+register(ContrlReport, render_contrl)
+register(CusresResponse, render_cusres)
+register("icsclient.mail.ReceivedEmail", render_received_email)
+register("icsclient.lodgement.LodgementSummary", render_summary)

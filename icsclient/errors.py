@@ -8,12 +8,8 @@ at fault: a segment, element and component, a byte offset, a header or a check.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from collections.abc import Sequence
-
-    from .edifact.envelope import Finding
+from collections.abc import Sequence
+from typing import Any
 
 
 class IcsError(Exception):
@@ -60,10 +56,14 @@ class EdifactSyntaxError(ReceivedError):
 
 
 class EnvelopeError(ReceivedError):
-    """The interchange envelope breaks ISO 9735 rules; ``issues`` holds every finding."""
+    """The interchange envelope breaks ISO 9735 rules; ``issues`` holds every finding.
 
-    def __init__(self, issues: Sequence[Finding]) -> None:
-        self.issues: tuple[Finding, ...] = tuple(issues)
+    The findings are :class:`icsclient.edifact.Finding` records (typed loosely here: this
+    module is the lowest layer and imports none above it).
+    """
+
+    def __init__(self, issues: Sequence[Any]) -> None:
+        self.issues: tuple[Any, ...] = tuple(issues)
         lines = "; ".join(str(i) for i in self.issues[:5])
         more = f" (and {len(self.issues) - 5} more)" if len(self.issues) > 5 else ""
         super().__init__(f"{len(self.issues)} envelope finding(s): {lines}{more}")

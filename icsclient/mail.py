@@ -23,6 +23,7 @@ from collections.abc import Iterable, Sequence
 import attrs
 from cryptography import x509
 
+from ._html import html_of
 from .edifact import Segment, iter_segments
 from .edifact.charsets import ascii_number
 from .edifact.envelope import parse_interchange
@@ -300,11 +301,9 @@ class ReceivedEmail:
         """True for a plain-text response (subject with spaces, text instead of EDIFACT)."""
         return self.interchange is None
 
-    def _repr_html_(self) -> str:
+    def _repr_html_(self) -> str | None:
         """Who signed it and how, then the interchange, as HTML (Jupyter)."""
-        from .display import render_received_email
-
-        return render_received_email(self)
+        return html_of(self)
 
 
 def _leaf(entity: Entity) -> Entity:

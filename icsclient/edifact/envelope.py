@@ -18,6 +18,7 @@ from operator import itemgetter
 
 import attrs
 
+from .._html import html_of
 from ..errors import EnvelopeError
 from ._pieces import pieces_at
 from .charsets import SUPPORTED_SYNTAXES, ascii_number, describe_char, invalid_char_pattern
@@ -125,15 +126,13 @@ class Message:
 
     def __repr__(self) -> str:
         """A one-line summary; the full field list would be long."""
-        from ..display import short_repr
+        size = len(self.segments) + (2 if self.trailer is not None else 1)
+        ident = ":".join((self.type, self.version, self.release, self.agency))
+        return f"<Message {self.reference} {ident}, {size} segments>"
 
-        return short_repr(self)
-
-    def _repr_html_(self) -> str:
+    def _repr_html_(self) -> str | None:
         """The message as an HTML table of its segments (Jupyter)."""
-        from ..display import render_message
-
-        return render_message(self)
+        return html_of(self)
 
 
 @attrs.frozen
@@ -180,15 +179,21 @@ class Interchange:
 
     def __repr__(self) -> str:
         """A one-line summary; the full field list would be long."""
-        from ..display import short_repr
+        n = len(self.messages)
+        types = ", ".join(sorted({m.type for m in self.messages}))
+        text = (
+            f"<Interchange {self.control_reference} {self.sender}->{self.recipient}"
+            f"{', test' if self.test else ''}, {n} message{'' if n == 1 else 's'}"
+            f"{f' ({types})' if types else ''}"
+        )
+        if self.issues:
+            k = len(self.issues)
+            text += f", {k} finding{'' if k == 1 else 's'}"
+        return text + ">"
 
-        return short_repr(self)
-
-    def _repr_html_(self) -> str:
+    def _repr_html_(self) -> str | None:
         """The envelope and segments as HTML, envelope findings highlighted (Jupyter)."""
-        from ..display import render_interchange
-
-        return render_interchange(self)
+        return html_of(self)
 
 
 def _flag_segments(segs: list[Segment], bad: re.Pattern[str], nbase: int) -> set[int]:

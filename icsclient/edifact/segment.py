@@ -7,6 +7,7 @@ from typing import Any, NamedTuple
 
 import attrs
 
+from .._html import html_of
 from ..errors import BuildError
 
 Element = tuple[str, ...]
@@ -126,8 +127,6 @@ class Segment(_SegmentBase):
         except IndexError:
             return default
 
-    def _repr_html_(self) -> str:
+    def _repr_html_(self) -> str | None:
         """The segment as an HTML table with its name and elements (Jupyter)."""
-        from ..display import render_segment
-
-        return render_segment(self)
+        return html_of(self)

@@ -24,6 +24,7 @@ from datetime import datetime
 
 import attrs
 
+from .._html import Severity, html_of
 from ..edifact.charsets import ascii_number
 from ..edifact.codes import action_meaning, syntax_error_meaning
 from ..edifact.envelope import Finding, Interchange, Message, parse_interchange
@@ -42,6 +43,8 @@ __all__ = [
     "build_contrl",
     "build_contrl_interchange",
     "contrl_interchange",
+    "contrl_outcome",
+    "located",
     "parse_contrl",
     "parse_contrl_all",
 ]
@@ -101,7 +104,7 @@ def _where(tag: str | None, element: int | None, component: int | None) -> str:
     return ", ".join(parts)
 
 
-def _located(error: ErrorCode, tag: str | None, element: int | None, component: int | None) -> str:
+def located(error: ErrorCode, tag: str | None, element: int | None, component: int | None) -> str:
     """``"UNT, element 2: <meaning> (29)"``, or just the meaning and code without a place."""
     where = _where(tag, element, component)
     return f"{where}: {error.describe()}" if where else error.describe()
@@ -185,7 +188,7 @@ class MessageReport:
         head = f"message {self.reference} ({self.type or 'unknown type'}) {self.action.word}"
         details: list[str] = []
         if self.error is not None:
-            details.append(_located(self.error, self.segment_tag, self.element, self.component))
+            details.append(located(self.error, self.segment_tag, self.element, self.component))
         for seg in self.segment_errors:
             details.extend(seg.describe())
         if not details:
@@ -290,20 +293,46 @@ class ContrlReport:
             "accepted" if self.accepted else self.action.word
         )
         if self.error is not None:
-            head += ": " + _located(self.error, self.segment_tag, self.element, self.component)
+            head += ": " + located(self.error, self.segment_tag, self.element, self.component)
         return "\n".join([head, *(m.explain() for m in self.messages)])
 
     def __repr__(self) -> str:
         """A one-line summary; the full field list would be long."""
-        from ..display import short_repr
+        words = contrl_outcome(self)[1]
+        return (
+            f"<ContrlReport on {self.control_reference} ({self.sender}->{self.recipient}): "
+            f"{words}>"
+        )
 
-        return short_repr(self)
-
-    def _repr_html_(self) -> str:
+    def _repr_html_(self) -> str | None:
         """The verdict and the errors per level as HTML; see ``render_contrl`` (Jupyter)."""
-        from ..display import render_contrl
+        return html_of(self)
 
-        return render_contrl(self)
+
+def contrl_outcome(
+    report: ContrlReport, interchange: Interchange | None = None
+) -> tuple[Severity, str]:
+    """The verdict of a CONTRL at a glance: ``(severity, words)``.
+
+    ``("ok", "accepted")``; ``("error", "rejected")`` when the interchange, or every
+    message of ``interchange``, was rejected; otherwise ``("warning", ...)`` naming how
+    many messages were rejected or reported with errors.
+    """
+    if report.accepted:
+        return "ok", "accepted"
+    if report.rejected:
+        return "error", "rejected"
+    rejected = {m.reference for m in report.rejected_messages}
+    if (
+        interchange is not None
+        and interchange.messages
+        and rejected >= {m.reference for m in interchange.messages}
+    ):
+        return "error", "rejected"
+    if rejected:
+        n = len(rejected)
+        return "warning", f"{n} message{'' if n == 1 else 's'} rejected"
+    return "warning", "acknowledged with errors"
 
 
 # --------------------------------------------------------------------------- reading

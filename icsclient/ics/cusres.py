@@ -24,6 +24,7 @@ from types import MappingProxyType
 
 import attrs
 
+from .._html import Severity, html_of
 from ..edifact.charsets import ascii_number
 from ..edifact.envelope import Interchange, Message
 from ..edifact.segment import Segment
@@ -36,6 +37,7 @@ __all__ = [
     "CusresResponse",
     "Outcome",
     "ResponseError",
+    "cusres_outcome",
     "parse_cusres",
     "parse_cusres_all",
 ]
@@ -228,15 +230,45 @@ class CusresResponse:
 
     def __repr__(self) -> str:
         """A one-line summary; the full field list would be long."""
-        from ..display import short_repr
+        words = cusres_outcome(self)[1]
+        about = f" for {self.sender_reference}" if self.sender_reference else ""
+        code = f" ({self.outcome_code})" if self.outcome_code else ""
+        counts = ", ".join(
+            f"{len(v)} {w}{'' if len(v) == 1 else 's'}"
+            for v, w in ((self.problems, "error"), (self.advices, "advice"))
+        )
+        return (
+            f"<CusresResponse {self.document_name} {self.transaction_id}{about}: {words}{code}, "
+            f"{counts}>"
+        )
 
-        return short_repr(self)
-
-    def _repr_html_(self) -> str:
+    def _repr_html_(self) -> str | None:
         """The outcome, errors and segments as HTML (Jupyter)."""
-        from ..display import render_cusres
+        return html_of(self)
 
-        return render_cusres(self)
+
+_OUTCOME_SEVERITY: Mapping[Outcome, Severity] = MappingProxyType(
+    {
+        Outcome.ACCEPTED: "ok",
+        Outcome.ACCEPTED_WITH_WARNINGS: "warning",
+        Outcome.REJECTED: "error",
+        Outcome.UNKNOWN: "info",
+    }
+)
+
+
+def cusres_outcome(response: CusresResponse) -> tuple[Severity, str]:
+    """The verdict of a CUSRES at a glance: ``(severity, words)``.
+
+    From the outcome code: accepted (``ok``), accepted with errors and/or warnings
+    (``warning``), rejected (``error``); a response without one says its status or
+    function (``info``).
+    """
+    if response.outcome is not Outcome.UNKNOWN:
+        return _OUTCOME_SEVERITY[response.outcome], response.outcome.value
+    if response.status:
+        return "info", f"status {response.status}"
+    return "info", function_meaning(response.function)
 
 
 def _parse_dtm(seg: Segment, notes: list[str]) -> datetime | None:

@@ -8,6 +8,7 @@ from types import MappingProxyType
 
 import attrs
 
+from .._html import html_of
 from ..ics.cusres import Outcome
 from ..store import OutboxState, Store
 
@@ -101,11 +102,9 @@ class LodgementSummary:
         )
         return out
 
-    def _repr_html_(self) -> str:
+    def _repr_html_(self) -> str | None:
         """The rows as a table, with whether everything settled (Jupyter)."""
-        from ..display import render_summary
-
-        return render_summary(self)
+        return html_of(self)
 
     def __str__(self) -> str:
         rows = self.rows()
@@ -113,6 +112,9 @@ class LodgementSummary:
         lines = [f"site {self.site}"]
         lines.extend(f"  {label:<{width}}  {value:>7,}" for label, value in rows)
         return "\n".join(lines)
+
+
+LodgementSummary.__module__ = "icsclient.lodgement"  # its public home (and display's key)
 
 
 def summarize(store: Store, site: str) -> LodgementSummary:

@@ -6,23 +6,32 @@
   does, in-process or as a real SMTP server on loopback (:class:`SmtpCCF`);
 - :mod:`icsclient.testing.pytest_plugin`: the ``ics_pki``, ``ccf`` and ``ccf_smtp``
   fixtures, registered through the ``pytest11`` entry point.
+
+The names are re-exported lazily (PEP 562): the plugin, loaded into every pytest session,
+loads nothing of the library until a fixture is used.
 """
 
-from .ccf import (
-    Advice,
-    Dropped,
-    DropReason,
-    LogEntry,
-    ManualClock,
-    Request,
-    Sent,
-    SimulatedCCF,
-    SmtpCCF,
-    SmtpInbox,
-    Verdict,
-    serve_smtp,
-)
-from .pki import ThrowawayPKI, make_test_pki
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS: dict[str, str] = {
+    "Advice": ".ccf",
+    "DropReason": ".ccf",
+    "Dropped": ".ccf",
+    "LogEntry": ".ccf",
+    "ManualClock": ".ccf",
+    "Request": ".ccf",
+    "Sent": ".ccf",
+    "SimulatedCCF": ".ccf",
+    "SmtpCCF": ".ccf",
+    "SmtpInbox": ".ccf",
+    "ThrowawayPKI": ".pki",
+    "Verdict": ".ccf",
+    "make_test_pki": ".pki",
+    "serve_smtp": ".ccf",
+}
 
 __all__ = [
     "Advice",
@@ -40,3 +49,37 @@ __all__ = [
     "make_test_pki",
     "serve_smtp",
 ]
+
+if TYPE_CHECKING:
+    from .ccf import (
+        Advice,
+        Dropped,
+        DropReason,
+        LogEntry,
+        ManualClock,
+        Request,
+        Sent,
+        SimulatedCCF,
+        SmtpCCF,
+        SmtpInbox,
+        Verdict,
+        serve_smtp,
+    )
+    from .pki import (
+        ThrowawayPKI,
+        make_test_pki,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name's module the first time the name is used."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'icsclient.testing' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -26,11 +26,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from .ccf import ManualClock, SimulatedCCF, SmtpCCF, SmtpInbox
-from .pki import ThrowawayPKI, make_test_pki
+if TYPE_CHECKING:  # pytest loads this plugin into every session: the library loads on use
+    from .ccf import SimulatedCCF, SmtpCCF
+    from .pki import ThrowawayPKI
 
 __all__ = ["ccf", "ccf_smtp", "ics_pki"]
 
@@ -46,6 +48,8 @@ def ics_pki() -> ThrowawayPKI:
     ``expired_client`` / ``untrusted_client`` variants for the failure paths.  Made once
     per session: certificates are valid from a day before the session started.
     """
+    from .pki import make_test_pki
+
     return make_test_pki()
 
 
@@ -59,6 +63,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def _gateway(pki: ThrowawayPKI, request: pytest.FixtureRequest) -> SimulatedCCF:
     """The gateway for one test, with the options of its closest ``ccf`` marker."""
+    from .ccf import ManualClock, SimulatedCCF
+
     marker = request.node.get_closest_marker("ccf")
     if marker is None:
         return SimulatedCCF.for_pki(pki, clock=ManualClock(pki.now))
@@ -102,6 +108,8 @@ def ccf_smtp(
     delivers the due re-sends.  Both servers stop when the test ends.  A
     ``@pytest.mark.ccf(...)`` marker sets the gateway's options, as for ``ccf``.
     """
+    from .ccf import SmtpCCF, SmtpInbox
+
     inbox = SmtpInbox(tmp_path / "inbox")
     with SmtpCCF(_gateway(ics_pki, request), inbox=inbox) as server:
         yield server
