@@ -245,16 +245,20 @@ def local(element: etree._Element) -> str:
     return tag.rpartition("}")[2]
 
 
-def children(element: etree._Element, ns: str, path: str) -> Iterator[etree._Element]:
-    """The child elements of ``element`` in namespace ``ns``, refusing others."""
+def children(
+    element: etree._Element, ns: str, path: str
+) -> Iterator[tuple[str, etree._Element]]:
+    """(local name, element) of each child element of ``element``, refusing any outside
+    namespace ``ns``."""
+    prefix = f"{{{ns}}}"
+    cut = len(prefix)
     for child in element:
-        if not isinstance(child.tag, str):
+        tag = child.tag
+        if type(tag) is not str:
             continue
-        if etree.QName(child).namespace != ns:
-            raise Ics2XmlError(
-                f"element {child.tag!r} is not in the ICS2 namespace {ns!r}", path=path
-            )
-        yield child
+        if not tag.startswith(prefix):
+            raise Ics2XmlError(f"element {tag!r} is not in the ICS2 namespace {ns!r}", path=path)
+        yield tag[cut:], child
 
 
 def _convert(spec: Spec, text: str | None, path: str) -> Any:
@@ -275,8 +279,12 @@ def read_object(
 ) -> Any:
     """An instance of ``cls`` read from ``element``; ``strict`` refuses unknown elements."""
     by_tag: dict[str, list[etree._Element]] = {}
-    for child in children(element, ns, path):
-        by_tag.setdefault(local(child), []).append(child)
+    for tag, child in children(element, ns, path):
+        found_tag = by_tag.get(tag)
+        if found_tag is None:
+            by_tag[tag] = [child]
+        else:
+            found_tag.append(child)
     used: set[str] = set()
     values: dict[str, Any] = {}
     for name, spec in specs(cls):
@@ -302,7 +310,7 @@ def _read_nested(
     element: etree._Element, spec: Spec, rest: str, ns: str, path: str, strict: bool
 ) -> Any:
     head, _, tail = rest.partition("/")
-    found = [c for c in children(element, ns, path) if local(c) == head]
+    found = [c for tag, c in children(element, ns, path) if tag == head]
     if not found:
         return () if spec.kind in ("many", "strs") else None
     if tail:
@@ -328,7 +336,7 @@ def _read_leaf(
 
 
 def _routing(element: etree._Element, ns: str, path: str) -> str:
-    fields = {local(c): (c.text or "").strip() for c in children(element, ns, path)}
+    fields = {tag: (c.text or "").strip() for tag, c in children(element, ns, path)}
     if "country" not in fields:
         raise Ics2XmlError("a routing country has no country", path=path)
     return fields["country"]

@@ -196,3 +196,10 @@ def test_characters_xml_does_not_allow_are_refused() -> None:
         build_filing(bad, force=True)
     odd = attrs.evolve(sample_filing(), declarant=Party(name="A & B <x> \r"))
     assert parse_filing(build_filing(odd, force=True)).declarant == Party(name="A & B <x>")
+
+
+def test_child_outside_the_namespace_is_refused() -> None:
+    xml = f'<IE3F26 xmlns="{NS}"><LRN xmlns="urn:other">1</LRN><x:y xmlns:x="{NS}x"/></IE3F26>'
+    with pytest.raises(Ics2XmlError, match="not in the ICS2 namespace") as info:
+        parse_filing(xml)
+    assert info.value.path == "/IE3F26"
