@@ -31,22 +31,32 @@ from .errors import BuildError, EdifactSyntaxError, EnvelopeError, MailError
 from .ics.envelope import MAX_INTERCHANGE_BYTES
 from .ics.names import CCF_SITE, SubjectFields, attachment_filename, email_subject, parse_subject
 from .smime import (
+    CRLF,
     Algorithms,
     CertificateLike,
     CipherName,
     Credentials,
     DigestName,
+    Entity,
     KeyTransportName,
     RsaPadding,
     SenderMismatchError,
     Trust,
+    b64_lines,
+    load_certificate_list,
+    parse_entity,
     sign_and_encrypt,
+    unwrap_entity,
 )
-from .smime._load import load_certificate_list
-from .smime._mime import CRLF, Entity, b64_lines, parse_entity
-from .smime._smime import unwrap_entity
 
-__all__ = ["ReceivedEmail", "check_address", "compose_email", "open_email"]
+__all__ = [
+    "ReceivedEmail",
+    "check_address",
+    "check_message_id",
+    "compose_email",
+    "format_date",
+    "open_email",
+]
 
 _ADDR_SPEC = re.compile(
     r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
@@ -92,7 +102,7 @@ _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
-def _format_date(date: _dt.datetime) -> str:
+def format_date(date: _dt.datetime) -> str:
     """``email.utils.format_datetime(date)`` for an aware ``date``, in a fraction of its time.
 
     An offset that is not a whole number of minutes goes to :mod:`email.utils` itself.
@@ -109,7 +119,7 @@ def _format_date(date: _dt.datetime) -> str:
     )
 
 
-def _check_message_id(value: str | None, mail_from: str) -> str:
+def check_message_id(value: str | None, mail_from: str) -> str:
     """A generated Message-ID, or the given one if it is ``<unique@domain>``."""
     if value is None:
         return email.utils.make_msgid(domain=_domain(mail_from))
@@ -235,14 +245,14 @@ def compose_email(
         date = _dt.datetime.now(_dt.timezone.utc)
     elif date.tzinfo is None:
         raise BuildError("date must be timezone-aware")
-    msgid = _check_message_id(message_id, sender_addr)
+    msgid = check_message_id(message_id, sender_addr)
 
     headers = "\r\n".join(
         (
             f"From: {sender_addr}",
             f"To: {recipient_addr}",
             f"Subject: {subject}",
-            f"Date: {_format_date(date)}",
+            f"Date: {format_date(date)}",
             f"Message-ID: {msgid}",
             "MIME-Version: 1.0",
             "",
@@ -346,7 +356,7 @@ _MONTH_NUMBERS = {name: number for number, name in enumerate(_MONTHS, start=1)}
 def _header_date(value: str | None) -> _dt.datetime | None:
     """The Date header as an aware datetime, ``None`` if absent or unreadable.
 
-    The usual form (what :func:`_format_date` and most mailers write) is read here, in a
+    The usual form (what :func:`format_date` and most mailers write) is read here, in a
     fraction of :func:`email.utils.parsedate_to_datetime`'s time; anything else, and
     ``-0000`` (which that function reads as "no zone"), goes to it.
     """

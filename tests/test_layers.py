@@ -124,3 +124,36 @@ def test_lazy_names_resolve_and_list() -> None:
         assert getattr(icsclient, name) is not None
     with pytest.raises(AttributeError, match="no_such_name"):
         icsclient.no_such_name  # noqa: B018
+
+
+def _private_crossings() -> list[str]:
+    """Imports of another unit's private module or name (``_x``); the top package's own
+    shared modules (``icsclient._html``, ``_optional``, ``_cliutil``, ``_smtp``) excepted."""
+    out = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+        is_package = parts[-1] == "__init__"
+        module = ".".join(parts[:-1] if is_package else parts)
+        if module == "icsclient":
+            continue  # the package's own front door re-exports everything
+        base = module.split(".") if is_package else module.split(".")[:-1]
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.ImportFrom) or not node.level:
+                continue
+            anchor = base[: len(base) - node.level + 1]
+            target = ".".join([*anchor, node.module] if node.module else anchor)
+            if target.count(".") < 1 or _unit(target) == _unit(module):
+                continue
+            inner = target.split(".")[2:]
+            names = [a.name for a in node.names]
+            private = [p for p in inner if p.startswith("_")] + [
+                n for n in names if n.startswith("_") and not n.startswith("__")
+            ]
+            if private:
+                out.append(f"{module} (line {node.lineno}): from {target} import {names}")
+    return out
+
+
+def test_no_module_imports_another_units_private_names() -> None:
+    crossings = _private_crossings()
+    assert not crossings, "private names taken across units:\n" + "\n".join(crossings)

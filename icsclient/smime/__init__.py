@@ -13,7 +13,7 @@ Most users need only :class:`Credentials` and :class:`Trust`, and
 
 from ..errors import CryptoError, DecryptionError, SignatureError, TrustError
 from ._algorithms import Algorithms, CipherName, DigestName, KeyTransportName, RsaPadding
-from ._credentials import Credentials, MissingChainWarning
+from ._credentials import Credentials, MissingChainWarning, issued_by_a_root
 from ._decrypt import Decrypted, decrypt_envelope
 from ._envelope import RecipientId, encrypt_envelope
 from ._errors import (
@@ -26,16 +26,33 @@ from ._errors import (
     SenderMismatchError,
     UntrustedCertificateError,
 )
-from ._load import CertificateLike, load_certificate, load_certificate_list, load_certificates
+from ._ids import CertIds, cert_ids
+from ._load import (
+    CertificateLike,
+    PrivateKey,
+    load_certificate,
+    load_certificate_list,
+    load_certificates,
+)
+from ._mime import CRLF, Entity, b64_lines, parse_entity
 from ._sign import sign_detached
-from ._smime import Unwrapped, enveloped_entity, sign_and_encrypt, signed_entity, unwrap
+from ._smime import (
+    Unwrapped,
+    enveloped_entity,
+    sign_and_encrypt,
+    signed_entity,
+    unwrap,
+    unwrap_entity,
+)
 from ._trust import Trust
 from ._validity import WARN_DAYS, CertificateExpiringWarning, Validity, check_validity
 from ._verify import VerifiedSignature, verify_signed_data
 
 __all__ = [
-    "Algorithms",
+    "CRLF",
     "WARN_DAYS",
+    "Algorithms",
+    "CertIds",
     "CertificateExpiredError",
     "CertificateExpiringWarning",
     "CertificateLike",
@@ -47,31 +64,38 @@ __all__ = [
     "Decrypted",
     "DecryptionError",
     "DigestName",
+    "Entity",
     "KeyTransportName",
     "MissingChainWarning",
     "NotEncryptedError",
     "NotPinnedError",
     "NotSignedError",
+    "PrivateKey",
     "RecipientId",
     "RsaPadding",
     "SenderMismatchError",
     "SignatureError",
     "Trust",
     "TrustError",
-    "Unwrapped",
     "UntrustedCertificateError",
+    "Unwrapped",
     "Validity",
     "VerifiedSignature",
+    "b64_lines",
+    "cert_ids",
     "check_validity",
     "decrypt_envelope",
     "encrypt_envelope",
     "enveloped_entity",
+    "issued_by_a_root",
     "load_certificate",
     "load_certificate_list",
     "load_certificates",
+    "parse_entity",
     "sign_and_encrypt",
     "sign_detached",
     "signed_entity",
     "unwrap",
+    "unwrap_entity",
     "verify_signed_data",
 ]

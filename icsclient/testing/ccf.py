@@ -69,16 +69,23 @@ from ..ics.names import CCF_SITE, check_icr
 from ..ics.sequence import IcrSequence
 from ..mail import (
     ReceivedEmail,
-    _check_message_id,
-    _format_date,
     check_address,
+    check_message_id,
     compose_email,
+    format_date,
     open_email,
 )
-from ..smime import CertificateLike, Credentials, NotEncryptedError, Trust, sign_and_encrypt
-from ..smime._ids import cert_ids
-from ..smime._load import load_certificate_list
-from ..smime._mime import CRLF, b64_lines
+from ..smime import (
+    CRLF,
+    CertificateLike,
+    Credentials,
+    NotEncryptedError,
+    Trust,
+    b64_lines,
+    cert_ids,
+    load_certificate_list,
+    sign_and_encrypt,
+)
 from ..store import MemoryStore
 from ..transport import MaildirReader, MaildirWriter, SmtpSender, TransportError
 from .pki import ThrowawayPKI
@@ -974,8 +981,8 @@ class SimulatedCCF:
                 f"From: {self.address}",
                 f"To: {check_address(reply.to, 'the reply address')}",
                 f"Subject: {subject}",
-                f"Date: {_format_date(reply.now)}",
-                f"Message-ID: {_check_message_id(None, self.address)}",
+                f"Date: {format_date(reply.now)}",
+                f"Message-ID: {check_message_id(None, self.address)}",
                 "MIME-Version: 1.0",
                 "",
             )

@@ -26,9 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from ..ics.names import CCF_SITE
-from ..smime import Credentials, Trust
-from ..smime._credentials import issued_by_a_root
-from ..smime._load import PrivateKey
+from ..smime import Credentials, PrivateKey, Trust, issued_by_a_root
 
 __all__ = ["ThrowawayPKI", "make_test_pki", "pooled_key"]
 
