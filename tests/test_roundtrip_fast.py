@@ -18,7 +18,8 @@ from cryptography.hazmat.primitives import serialization
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from icsclient.mail import _format_date, _header_date
+from icsclient.mail import _header_date
+from icsclient.mail import format_date as _format_date
 from icsclient.smime import Credentials, verify_signed_data
 from icsclient.smime._ids import cert_ids
 from icsclient.smime._sign import DetachedSigner, _time
