@@ -136,7 +136,8 @@ class Filing:
     """One air ENS filing or amendment: ``IE3F23``, ``IE3F24``, ``IE3F26``, ``IE3F27`` or
     ``IE3A23``/``A24``/``A26``/``A27``.
 
-    ``mrn`` is required for an amendment and absent from a filing; ``specific_circumstance``
+    ``mrn`` is required for an amendment and absent from a filing (it is written right after
+    the ``LRN``: where an IE3Axx carries it is **unverified**); ``specific_circumstance``
     defaults to the message id's tail (``"F26"``) as in the public sample; ``mode_of_transport``
     is 4 (air). Dates must be timezone-aware; they are written in UTC.
     """
