@@ -25,7 +25,7 @@ from ._cliutil import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, UsageError
 from ._cliutil import read_input as _read_input
 from .edifact.envelope import Finding, Interchange, parse_interchange
 from .edifact.segment import DEFAULT_CHARS
-from .edifact.serializer import serialize_segment
+from .edifact.serializer import segment_texts
 from .errors import EdifactSyntaxError, IcsError
 
 SCHEMA = 1
@@ -75,7 +75,7 @@ def interchange_dict(ic: Interchange, *, segments: bool = True) -> dict[str, Any
                 "type": m.type,
                 "identifier": f"{m.type}:{m.version}:{m.release}:{m.agency}",
                 **(
-                    {"segments": [_segment_text(s, chars) for s in m.segments]}
+                    {"segments": segment_texts(m.segments, chars)}
                     if segments
                     else {"segment_count": len(m.segments)}
                 ),
@@ -84,11 +84,6 @@ def interchange_dict(ic: Interchange, *, segments: bool = True) -> dict[str, Any
         ],
         "findings": [_finding_dict(f) for f in ic.issues],
     }
-
-
-def _segment_text(seg: Any, chars: Any) -> str:
-    """The segment as valid EDIFACT (release characters put back), no terminator."""
-    return serialize_segment(seg, chars, charset=None)[:-1]
 
 
 def _print_interchange(ic: Interchange, out: TextIO, *, summary: bool) -> None:
@@ -111,8 +106,8 @@ def _print_interchange(ic: Interchange, out: TextIO, *, summary: bool) -> None:
             print(f"    {m.reference}: {ident}, {len(m.segments)} segments", file=out)
             continue
         print(f"\nMessage {m.reference}: {ident}", file=out)
-        for n, seg in enumerate(m.segments, start=2):
-            print(f"  {n:>4}  {_segment_text(seg, ic.service_chars)}", file=out)
+        texts = segment_texts(m.segments, ic.service_chars)
+        out.write("".join(f"  {n:>4}  {s}\n" for n, s in enumerate(texts, start=2)))
     if ic.issues:
         print(f"\n{len(ic.issues)} envelope finding(s):", file=out)
         for f in ic.issues:

@@ -135,15 +135,41 @@ _ATTENTION_TABLES: dict[tuple[ServiceChars, str], tuple[bytes, str]] = {}
 def _batches(segments: Iterable[Segment], chars: ServiceChars, charset: str) -> Iterator[bytes]:
     """The serialized text of the segments, a batch at a time, encoded as Latin-1.
 
+    See :func:`_batch_parts`; every character is one the syntax level (a subset of
+    Latin-1) carries once it has passed there.
+    """
+    term = chars.terminator
+    for tags, seps, bodies in _batch_parts(segments, chars, charset, check=True):
+        yield "".join(chain.from_iterable(zip(tags, seps, bodies, repeat(term)))).encode("latin-1")
+
+
+def segment_texts(segments: Iterable[Segment], chars: ServiceChars = DEFAULT_CHARS) -> list[str]:
+    """Each segment's EDIFACT text, escaped, without its terminator, for display.
+
+    As fast as :func:`serialize` (the same batched path); no character is refused, so
+    what was received can always be shown.
+    """
+    out: list[str] = []
+    for tags, seps, bodies in _batch_parts(segments, chars, "UNOC", check=False):
+        out.extend(map("".join, zip(tags, seps, bodies, strict=False)))
+    return out
+
+
+def _batch_parts(
+    segments: Iterable[Segment], chars: ServiceChars, charset: str, *, check: bool
+) -> Iterator[tuple[list[str], Iterable[str], list[str]]]:
+    """Tags, separators after them and escaped bodies of the segments, a batch at a time.
+
     All the components of a batch are joined and looked at once (one C-level translate)
     for service characters and characters outside ``charset``; only the segments that
-    hold one go through :func:`_body` (escaping, or the error naming the place), the
-    others are joined as they are, in C loops.
+    hold one go through :func:`_body` (escaping, or -- with ``check`` -- the error naming
+    the place), the others are joined as they are, in C loops.
     """
     if charset not in SUPPORTED_SYNTAXES:
         raise BuildError(f"unsupported syntax level {charset!r}")
     table, gap = _attention_table(chars, charset)
-    es, cs, term = chars.element, chars.component, chars.terminator
+    es, cs = chars.element, chars.component
+    refuse = charset if check else None
     flat = chain.from_iterable
     it = iter(segments)
     while batch := list(islice(it, _BATCH)):
@@ -163,19 +189,18 @@ def _batches(segments: Iterable[Segment], chars: ServiceChars, charset: str) -> 
         else:
             hits = sorted(pieces_at(bodies, _zeros(marked))) if 0 in marked else ()
         for index in hits:
-            bodies[index] = _body(batch[index], chars, charset)
+            bodies[index] = _body(batch[index], chars, refuse)
         if _may_have_trailing_empties(bodies, cs, es):
             for index, body in enumerate(bodies):
                 if not body or body.endswith((cs, es)) or cs + es in body:
-                    bodies[index] = _body(batch[index], chars, charset)
+                    bodies[index] = _body(batch[index], chars, refuse)
             every_segment_has_elements = all(bodies)
+        seps: Iterable[str]
         if every_segment_has_elements:
-            seps: Iterable[str] = repeat(es)
+            seps = repeat(es)
         else:  # a segment with no (significant) elements is its tag and terminator
             seps = [es if body else "" for body in bodies]
-        parts = zip(map(_tags, batch), seps, bodies, repeat(term))
-        # every character is now one the syntax level (a subset of Latin-1) carries
-        yield "".join(flat(parts)).encode("latin-1")
+        yield list(map(_tags, batch)), seps, bodies
 
 
 def _may_have_trailing_empties(bodies: list[str], cs: str, es: str) -> bool:
