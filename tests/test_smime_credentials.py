@@ -178,3 +178,11 @@ def test_validity_warns_within_the_horizon(
     assert pki.client.not_valid_before == pki.client.certificate.not_valid_before_utc
     (gateway,) = pki.trust_for_client().validity(pki.now)
     assert gateway.subject.startswith("CN=CCF E-mail Gateway") and gateway.days_left > 300
+
+
+def test_lodgement_events_show_their_public_module() -> None:
+    import icsclient.lodgement as lodgement
+
+    assert lodgement.OpenFailed.__module__ == "icsclient.lodgement"
+    assert "icsclient.lodgement.ContrlAccepted" in str(lodgement.ContrlAccepted)
+    assert lodgement.LodgementClient.__module__ == "icsclient.lodgement"

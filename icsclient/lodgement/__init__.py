@@ -79,3 +79,8 @@ __all__ = [
     "SiteNotInCertificateWarning",
     "Superseded",
 ]
+
+for _name in __all__:  # shown as icsclient.lodgement.X, where users import them from
+    _obj = globals()[_name]
+    if isinstance(_obj, type) and _obj.__module__.startswith(f"{__name__}._"):
+        _obj.__module__ = __name__
