@@ -313,6 +313,9 @@ def test_certs_private_keys_overwrite_and_chains(tmp_path: Path) -> None:
     assert (target / "client.key").read_bytes() == before
     assert cli("certs", str(target), "--force").returncode == 0
     assert (target / "client.key").read_bytes() != before
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x")
+    assert "cannot write into" in one_line_error(cli("certs", str(a_file / "pki")))
     locked = tmp_path / "locked"
     locked.mkdir()
     locked.chmod(0o500)
