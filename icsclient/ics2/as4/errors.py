@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ...errors import BuildError, ReceivedError
+from ...errors import BuildError, ReceivedError, SignatureError
 
 
 class As4BuildError(BuildError):
@@ -11,3 +11,7 @@ class As4BuildError(BuildError):
 
 class MimeError(ReceivedError):
     """A ``multipart/related`` AS4 message is malformed; names the header or byte offset."""
+
+
+class TokenError(SignatureError):
+    """A WS-Security token is malformed or its chain is out of order; names the certificate."""
