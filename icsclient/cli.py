@@ -1,8 +1,8 @@
 """The ``icsclient`` command line (also ``python -m icsclient``).
 
-Commands: ``inspect``, ``explain``, ``open``, ``certs``, ``demo`` and ``ics2``.  User errors
-go to stderr as one clear line with exit code 2, never a traceback; findings give exit
-code 1.  The ``--json`` output of each command is a documented, stable schema
+Commands: ``inspect``, ``explain``, ``open``, ``certs``, ``cert-check``, ``demo`` and
+``ics2``.  User errors go to stderr as one clear line with exit code 2, never a traceback;
+findings give exit code 1.  The ``--json`` output of each command is a documented, stable schema
 (``docs/cli.md``, ``"schema": 1``).
 """
 
@@ -422,6 +422,53 @@ def cmd_certs(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def cmd_cert_check(args: argparse.Namespace, out: TextIO) -> int:
+    """Check a certificate file (leaf first, then its chain) before configuring it."""
+    from .smime import Validity, load_certificates
+
+    certs = load_certificates(_read_input(args.file), f"certificate file {args.file}")
+    leaf, chain = certs[0], certs[1:]
+    problems: list[str] = []
+    for role, cert in [("certificate", leaf), *(("chain", c) for c in chain)]:
+        v = Validity.of(cert)
+        if v.expired or v.not_yet_valid:
+            state = "expired" if v.expired else "not yet valid"
+            problems.append(f"the {role} {v.subject} is {state} ({v.dates()})")
+        elif v.days_left < args.warn_days:
+            problems.append(f"the {role} {v.subject} expires in {v.days_left} day(s)")
+    if leaf.issuer != leaf.subject and not chain:
+        problems.append(
+            "no chain: the file holds only the certificate, issued by "
+            f"{leaf.issuer.rfc4514_string()}; give the full-chain file (the certificate, "
+            "then its issuing CA), or pass chain= to Credentials.from_pem, or the gateway "
+            "cannot build your chain"
+        )
+    v = Validity.of(leaf)
+    if args.json:
+        _dump(
+            {
+                "schema": SCHEMA,
+                "subject": v.subject,
+                "issuer": leaf.issuer.rfc4514_string(),
+                "not_before": v.not_before.isoformat(),
+                "not_after": v.not_after.isoformat(),
+                "days_left": v.days_left,
+                "chain": [Validity.of(c).subject for c in chain],
+                "problems": problems,
+            },
+            out,
+        )
+    else:
+        print(f"{v.subject}: {v.dates()}, {v.days_left} day(s) left", file=out)
+        for c in chain:
+            print(f"  chain: {Validity.of(c).subject}", file=out)
+        for problem in problems:
+            print(f"  ! {problem}", file=out)
+        if not problems:
+            print("  ok", file=out)
+    return EXIT_FINDINGS if problems else EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
     """Run the end-to-end demo against the simulated CCF on loopback SMTP."""
     from .demo import demo_dict, print_summary, run_demo
@@ -494,6 +541,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="replace files already there")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_certs)
+
+    p = sub.add_parser(
+        "cert-check", help="check a certificate file: dates, days left, and that it has a chain"
+    )
+    p.add_argument("file", help="PEM file: the certificate, then its chain (or - for stdin)")
+    p.add_argument(
+        "--warn-days", type=int, default=30, help="flag expiry this close (default 30 days)"
+    )
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_cert_check)
 
     p = sub.add_parser(
         "demo", help="lodge sample reports with a simulated CCF on loopback SMTP, end to end"

@@ -430,3 +430,19 @@ def test_explain_says_no_outcome_code_and_names_the_interchange() -> None:
     (contrl,) = json.loads(text)["messages"]
     assert contrl["accepted"] is False and contrl["errors"]
     assert {"level", "code", "meaning", "segment_number", "element"} <= set(contrl["errors"][0])
+
+
+def test_cert_check_flags_a_missing_chain_and_expiry(tmp_path: Path) -> None:
+    from icsclient.testing.pki import make_test_pki
+
+    files = make_test_pki().write(tmp_path)
+    code, text = run(["cert-check", str(files["client-fullchain.pem"])])
+    assert code == 0 and "ok" in text and "chain: CN=icsclient Test Device CA" in text
+    code, text = run(["cert-check", str(files["client.pem"])])
+    assert code == 1 and "no chain" in text and "icsclient Test Device CA" in text
+    code, text = run(["cert-check", "--json", str(files["expired-client-fullchain.pem"])])
+    doc = json.loads(text)
+    assert code == 1 and doc["days_left"] < 0 and "expired" in doc["problems"][0]
+    code, text = run(["cert-check", "--warn-days", "10000", str(files["client-fullchain.pem"])])
+    assert code == 1 and "expires in" in text
+    assert run(["cert-check", str(tmp_path / "missing.pem")])[0] == 2
