@@ -75,3 +75,81 @@ def action_meaning(code: int | str) -> str:
         return ACTIONS[int(code)]
     except (KeyError, ValueError):
         return f"unknown action code {code}"
+
+
+SEGMENT_NAMES: Mapping[str, str] = MappingProxyType(
+    {
+        # service segments (ISO 9735)
+        "UNA": "service string advice",
+        "UNB": "interchange header",
+        "UNZ": "interchange trailer",
+        "UNG": "functional group header",
+        "UNE": "functional group trailer",
+        "UNH": "message header",
+        "UNT": "message trailer",
+        "UNS": "section control",
+        # CONTRL
+        "UCI": "interchange response",
+        "UCM": "message/package response",
+        "UCF": "functional group response",
+        "UCS": "segment error indication",
+        "UCD": "data element error indication",
+        # D.99B segments used by the ICS messages
+        "BGM": "beginning of message",
+        "DTM": "date/time/period",
+        "RFF": "reference",
+        "NAD": "name and address",
+        "FTX": "free text",
+        "ERP": "error point",
+        "ERC": "application error information",
+        "CNT": "control total",
+        "LOC": "place/location identification",
+        "TDT": "details of transport",
+        "TOD": "terms of delivery or transport",
+        "TPL": "transport placement",
+        "EQD": "equipment details",
+        "EQA": "attached equipment",
+        "SEL": "seal number",
+        "GID": "goods item details",
+        "GIN": "goods identity number",
+        "GIS": "general indicator",
+        "GDS": "nature of cargo",
+        "PAC": "package",
+        "PCI": "package identification",
+        "MEA": "measurements",
+        "DIM": "dimensions",
+        "QTY": "quantity",
+        "MOA": "monetary amount",
+        "CUX": "currencies",
+        "TAX": "duty/tax/fee details",
+        "DOC": "document/message details",
+        "CTA": "contact information",
+        "COM": "communication contact",
+        "CNI": "consignment information",
+        "CPI": "charge payment instructions",
+        "CST": "customs status of goods",
+        "HAN": "handling instructions",
+        "LIN": "line item",
+        "PIA": "additional product id",
+        "IMD": "item description",
+        "ALI": "additional information",
+        "ATT": "attribute",
+        "AUT": "authentication result",
+        "PCD": "percentage details",
+        "TSR": "transport service requirements",
+        "SGP": "split goods placement",
+        "DGS": "dangerous goods",
+        "FII": "financial institution information",
+        "PAT": "payment terms basis",
+        "RCS": "requirements and conditions",
+        "TCC": "transport charge/rate calculations",
+        "ICD": "insurance cover description",
+        "CPS": "consignment packing sequence",
+    }
+)
+"""The names of common segment tags: service, CONTRL and the D.99B segments the ICS uses."""
+
+
+def segment_name(tag: str) -> str:
+    """The name of a segment tag (``"BGM"`` → ``"beginning of message"``), ``""`` if unknown."""
+    return SEGMENT_NAMES.get(tag, "")
