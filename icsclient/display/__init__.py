@@ -44,6 +44,7 @@ from ..ics.cusres import CusresResponse, cusres_outcome
 from ._contrl import render_contrl
 from ._cusres import render_cusres
 from ._email import render_received_email, render_summary
+from ._ics2 import render_filing, render_reply
 from ._primitives import DEFAULT_MAX_SEGMENTS, HtmlDisplay, Mark
 from ._segments import render_interchange, render_message, render_segment
 
@@ -56,9 +57,11 @@ __all__ = [
     "cusres_outcome",
     "render_contrl",
     "render_cusres",
+    "render_filing",
     "render_interchange",
     "render_message",
     "render_received_email",
+    "render_reply",
     "render_segment",
     "render_summary",
     "segment_name",
@@ -89,3 +92,5 @@ register(ContrlReport, render_contrl)
 register(CusresResponse, render_cusres)
 register("icsclient.mail.ReceivedEmail", render_received_email)
 register("icsclient.lodgement.LodgementSummary", render_summary)
+register("icsclient.ics2.model.Filing", render_filing)
+register("icsclient.ics2.replies.Reply", render_reply)

@@ -16,6 +16,7 @@ from decimal import Decimal
 
 import attrs
 
+from .._html import html_of
 from ._schema import el
 
 
@@ -165,6 +166,10 @@ class Filing:
         houses = len(self.master.houses) if self.master else 0
         ref = f" MRN {self.mrn}" if self.mrn else ""
         return f"<Filing {self.message_id} LRN {self.lrn}{ref}: {houses} house consignment(s)>"
+
+    def _repr_html_(self) -> str | None:
+        """The filing with its check findings as HTML (Jupyter; see ``icsclient.display``)."""
+        return html_of(self)
 
 
 AIR_FILINGS = frozenset({"IE3F23", "IE3F24", "IE3F26", "IE3F27"})

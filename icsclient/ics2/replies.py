@@ -19,6 +19,7 @@ from typing import Any
 import attrs
 from lxml import etree
 
+from .._html import html_of
 from ._schema import el
 from ._xml import local, parse_xml, read_object
 from .catalogue import CATALOGUE, DEFAULT_INTERFACE, Direction, Ics2Interface, Key
@@ -173,6 +174,10 @@ class Reply:
         if self.requests:
             extra += f", {len(self.requests)} request(s)"
         return f"<Reply {self.message_id} ({self.meaning}){about}{extra}>"
+
+    def _repr_html_(self) -> str | None:
+        """The reply, its errors and requests as HTML (Jupyter; see ``icsclient.display``)."""
+        return html_of(self)
 
 
 _REQUIRED: dict[str, tuple[str, ...]] = {
