@@ -26,7 +26,7 @@ from icsclient.display import (
 )
 from icsclient.edifact.envelope import Interchange
 from icsclient.ics import parse_cusres_all
-from icsclient.mail import compose_email, open_email
+from icsclient.mail import ReceivedEmail, compose_email, open_email
 from icsclient.testing.pki import make_test_pki
 
 FIXTURES = Path(__file__).parent / "fixtures" / "responses"
@@ -374,7 +374,8 @@ def test_html_escaping_in_cusres_text() -> None:
 # ------------------------------------------------------------------ e-mail
 
 
-def test_received_email_display() -> None:
+def received_from_gateway(date: datetime | None = None) -> ReceivedEmail:
+    """The gateway's e-mail carrying the aircrr_mixed response, opened by the client."""
     pki = make_test_pki()
     raw = compose_email(
         fixture("aircrr_mixed.edi"),
@@ -382,8 +383,13 @@ def test_received_email_display() -> None:
         gateway=pki.client.certificate,
         mail_from=pki.gateway_email,
         mail_to=pki.client_email,
+        date=date,
     )
-    received = open_email(raw, recipient=pki.client, trust=pki.trust_for_client())
+    return open_email(raw, recipient=pki.client, trust=pki.trust_for_client())
+
+
+def test_received_email_display() -> None:
+    received = received_from_gateway()
     html = render_received_email(received)
     assert "decrypted, signature verified" in html and GREEN in html
     assert "AAA336C_00000000000047_AAA676Y" in html
@@ -418,15 +424,7 @@ def test_short_reprs() -> None:
 
 
 def _all_displays() -> list[str]:
-    pki = make_test_pki()
-    raw = compose_email(
-        fixture("aircrr_mixed.edi"),
-        signer=pki.gateway,
-        gateway=pki.client.certificate,
-        mail_from=pki.gateway_email,
-        mail_to=pki.client_email,
-    )
-    received = open_email(raw, recipient=pki.client, trust=pki.trust_for_client())
+    received = received_from_gateway()
     return [
         render_interchange(lodged()),
         render_segment(BODY[1]),
@@ -455,16 +453,9 @@ def test_elements_wrap_between_values_not_inside_them() -> None:
 def test_times_say_their_zone() -> None:
     text = text_of(render_interchange(lodged()))
     assert "2024-01-02 14:04:00 (the sender&#x27;s local time; the UNB gives no zone)" in text
-    pki = make_test_pki()
-    raw = compose_email(
-        fixture("aircrr_mixed.edi"),
-        signer=pki.gateway,
-        gateway=pki.client.certificate,
-        mail_from=pki.gateway_email,
-        mail_to=pki.client_email,
-        date=datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=11))),
+    received = received_from_gateway(
+        datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=11)))
     )
-    received = open_email(raw, recipient=pki.client, trust=pki.trust_for_client())
     text = text_of(render_received_email(received))
     assert "2024-01-02 03:04:05 UTC+11:00" in text
     assert re.search(r"signed at.*? UTC", text, flags=re.S)

@@ -17,7 +17,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "icsclient"
 
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors", "_html", "_optional"),  # what every layer shares
+    ("errors", "_html", "_optional", "_lazy"),  # what every layer shares
     ("edifact",),  # syntax
     ("ics", "ics2"),  # domain: the CCF's rules; ICS2 messages
     ("smime",),  # crypto
